@@ -1,0 +1,393 @@
+"""Load integration.yaml: environment substitution, paths, checking, the built-in demo store.
+
+The file is found at ``--config PATH``, else ``$JNE_INTEGRATION_CONFIG``, else ``./integration.yaml``;
+with none of those the service runs a built-in demo (SQLite, two demo stores, the embedded sandbox
+JNE). ``${VAR}`` and ``${VAR:-default}`` are substituted in string values after YAML parsing (so an
+environment value can never inject YAML structure). The whole file is checked at load with Cerberus
+and every problem is reported at once, each naming its key; every store's mapping and lookup tables
+are loaded (and checked) here too, so a broken file fails at start, not on the first order.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import cerberus
+import yaml
+
+from integration.errors import ConfigError
+
+ENV_VAR = "JNE_INTEGRATION_CONFIG"
+DEFAULT_FILE = "integration.yaml"
+EMBEDDED_SANDBOX = "embedded"  # jne.url value: the sandbox JNE started inside this process
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEMO_USERNAME = "TESTAPI"
+DEMO_API_KEY = "25c898a9faea1a100859ecd9ef674548"  # the test key published in JNE's own document
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+@dataclass(frozen=True)
+class JNEAccount:
+    """Where and as whom to book; ``api_key`` is never shown in reprs."""
+
+    url: str
+    username: str
+    api_key: str = field(repr=False)
+    timeout_s: float = 15.0
+
+    @property
+    def key(self) -> str:
+        """Identity of the account for blocking decisions (credentials are per url + username)."""
+        return f"{self.username}@{self.url}"
+
+
+@dataclass(frozen=True)
+class Store:
+    """One configured shop: how to recognise its webhooks and how to book its orders."""
+
+    id: str
+    platform: str
+    shop: str
+    webhook_secret: str = field(repr=False)
+    mapping_path: Path
+    mapping: Any = field(repr=False)  # integration.mapping.Mapping, loaded and checked
+    jne: JNEAccount
+    facts: dict[str, Any] = field(repr=False, hash=False, compare=False)  # store.* in expressions
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Booking worker knobs: concurrency, retry budget, backoff, lease."""
+
+    concurrency: int = 8
+    max_attempts: int = 8
+    backoff_base_s: float = 30.0
+    backoff_max_s: float = 7200.0
+    lease_s: float = 120.0
+    poll_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole, checked configuration."""
+
+    database_url: str
+    jne: JNEAccount
+    stores: dict[str, Store]
+    path: Path | None
+    max_body_bytes: int = 2 * 1024 * 1024
+    worker: WorkerSettings = WorkerSettings()
+
+    @property
+    def is_demo(self) -> bool:
+        """True when running the built-in demo (no configuration file)."""
+        return self.path is None
+
+    def store_for(self, platform: str, shop: str) -> Store | None:
+        """The store of ``platform`` whose shop domain / site URL is ``shop`` (case, scheme-slash insensitive)."""
+        return self._by_shop.get((platform, normalise_shop(shop)))
+
+    @property
+    def _by_shop(self) -> dict[tuple[str, str], Store]:
+        cached = self.__dict__.get("_by_shop_cache")
+        if cached is None:
+            cached = {(s.platform, normalise_shop(s.shop)): s for s in self.stores.values()}
+            object.__setattr__(self, "_by_shop_cache", cached)
+        return cached
+
+    def accounts(self) -> dict[str, JNEAccount]:
+        """Every distinct JNE account in use, by ``JNEAccount.key``."""
+        found = {self.jne.key: self.jne}
+        for store in self.stores.values():
+            found[store.jne.key] = store.jne
+        return found
+
+    def secrets(self) -> list[str]:
+        """Every secret value in the configuration, for log redaction."""
+        values = [a.api_key for a in self.accounts().values()]
+        values += [s.webhook_secret for s in self.stores.values()]
+        return [v for v in values if v and len(v) >= 4]
+
+    def with_jne_url(self, old: str, new: str) -> Config:
+        """A copy in which every account at ``old`` url books at ``new`` instead (embedded sandbox)."""
+        def swap(acc: JNEAccount) -> JNEAccount:
+            return replace(acc, url=new) if acc.url == old else acc
+
+        stores = {k: replace(s, jne=swap(s.jne)) for k, s in self.stores.items()}
+        return replace(self, jne=swap(self.jne), stores=stores)
+
+
+def normalise_shop(shop: str) -> str:
+    """Compare shop identities loosely: case, surrounding space and a trailing slash do not matter."""
+    return (shop or "").strip().rstrip("/").lower()
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku-style ``postgres://`` URLs and pick the psycopg 3 driver for PostgreSQL."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+# -- the schema of integration.yaml ------------------------------------------------------------
+
+_text = {"type": "string", "coerce": "text"}
+_req_text = {**_text, "required": True, "empty": False}
+
+_JNE_SCHEMA = {
+    "url": _req_text,
+    "username": _req_text,
+    "api_key": _req_text,
+    "timeout_s": {"type": "number", "min": 1, "max": 120},
+}
+
+_STORE_SCHEMA = {
+    "platform": {"type": "string", "required": True, "allowed": ["shopify", "woocommerce"]},
+    "shop": _req_text,
+    "webhook_secret": _req_text,
+    "mapping": _req_text,
+    "lookups": {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": _req_text},
+    "order_prefix": {**_text, "regex": "^[A-Z0-9]{0,12}$", "default": ""},
+    "default_service": {**_text, "regex": "^[A-Z0-9]{1,10}$"},
+    "account": {"type": "dict", "required": True, "schema": {
+        "cust_id": {**_req_text, "maxlength": 10},
+        "branch": {**_req_text, "maxlength": 6},
+        "merchant_id": {**_req_text, "maxlength": 100},
+        "origin_code": {**_req_text, "maxlength": 10},
+    }},
+    "pickup": {"type": "dict", "required": True, "schema": {
+        "name": _req_text, "pic": _req_text, "phone": _req_text, "address": _req_text,
+        "district": _req_text, "city": _req_text,
+        "service": {**_text, "default": "Domestic", "allowed": ["Domestic", "Intracity", "All"]},
+        "vehicle": {**_text, "default": "MOTOR", "allowed": ["MOTOR", "MOBIL", "TRUCK"]},
+        "type": {**_text, "default": "PICKUP", "allowed": ["PICKUP", "DROP"]},
+        "timezone": {**_text, "default": "Asia/Jakarta", "check_with": "timezone"},
+        "cutoff": {**_text, "default": "15:00", "regex": _HHMM},
+        "time": {**_text, "default": "16:00", "regex": _HHMM},
+        "days": {"type": "list", "default": _DAYS[:6], "empty": False,
+                 "schema": {"type": "string", "allowed": _DAYS}},
+    }},
+    "shipper": {"type": "dict", "required": True, "schema": {
+        "name": _req_text, "addr1": _req_text, "addr2": _text, "addr3": _text, "city": _req_text,
+        "zip": {**_req_text, "regex": r"^\d{5}$"}, "region": _req_text,
+        "country": {**_text, "default": "INDONESIA"}, "contact": _req_text, "phone": _req_text,
+    }},
+    "return": {"type": "dict", "schema": {k: _text for k in (
+        "name", "addr1", "addr2", "addr3", "city", "zip", "region", "country", "contact", "phone",
+        "branch")}},
+    "batam": {"type": "dict", "schema": {
+        "item_type": {**_text, "allowed": ["1", "2", "3", "4", "5"], "default": "1"},
+        "npwp": {**_text, "default": ""},
+    }},
+    "jne": {"type": "dict", "schema": _JNE_SCHEMA},
+}
+
+_SCHEMA = {
+    "database_url": {**_text, "default": "sqlite:///integration.db", "empty": False},
+    "jne": {"type": "dict", "required": True, "schema": _JNE_SCHEMA},
+    "stores": {"type": "dict", "required": True, "empty": False,
+               "keysrules": {"type": "string", "regex": "^[a-z0-9][a-z0-9_-]{0,62}$"},
+               "valuesrules": {"type": "dict", "schema": _STORE_SCHEMA}},
+    "webhooks": {"type": "dict", "schema": {
+        "max_body_bytes": {"type": "integer", "min": 1024, "max": 50 * 1024 * 1024}}},
+    "worker": {"type": "dict", "schema": {
+        "concurrency": {"type": "integer", "min": 1, "max": 256},
+        "max_attempts": {"type": "integer", "min": 1, "max": 100},
+        "backoff_base_s": {"type": "number", "min": 0},
+        "backoff_max_s": {"type": "number", "min": 0},
+        "lease_s": {"type": "number", "min": 5},
+        "poll_s": {"type": "number", "min": 0.01},
+    }},
+}
+
+
+class _ConfigValidator(cerberus.Validator):
+    def _normalize_coerce_text(self, value: Any) -> Any:
+        # YAML reads 10950700 or 15:00 as numbers; store owners mean text.
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int | float):
+            return str(value)
+        return value
+
+    def _check_with_timezone(self, field: str, value: Any) -> None:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            self._error(field, f"unknown time zone {value!r} (e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)")
+
+
+def _flatten(errors: Any, prefix: str = "") -> list[str]:
+    """Turn Cerberus' nested error tree into 'a.b.c: message' lines."""
+    out: list[str] = []
+    if isinstance(errors, dict):
+        for key, value in errors.items():
+            out += _flatten(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(errors, list):
+        for item in errors:
+            out += _flatten(item, prefix)
+    else:
+        out.append(f"{prefix}: {errors}")
+    return out
+
+
+def _substitute(value: Any, path: str, env: AbcMapping[str, str], unset: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _substitute(v, f"{path}.{k}" if path else str(k), env, unset) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, f"{path}[{i}]", env, unset) for i, v in enumerate(value)]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def one(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        got = env.get(name)
+        if got is None or (got == "" and default is not None):
+            if default is None:
+                unset[path] = name
+                return ""
+            return default
+        return got
+
+    return _VAR.sub(one, value)
+
+
+def find_config_path(explicit: str | os.PathLike[str] | None = None,
+                     env: AbcMapping[str, str] | None = None) -> Path | None:
+    """The configuration file to use, or None for the built-in demo."""
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit)
+    if env.get(ENV_VAR):
+        return Path(env[ENV_VAR])
+    local = Path(DEFAULT_FILE)
+    return local if local.exists() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None,
+                env: AbcMapping[str, str] | None = None) -> Config:
+    """Load, substitute, check and build the configuration; raise ConfigError listing every problem."""
+    env = os.environ if env is None else env
+    found = find_config_path(path, env)
+    if found is None:
+        return _build(demo_document(env), base=PROJECT_ROOT, path=None, env=env)
+    if not found.is_file():
+        raise ConfigError(f"configuration file {found} does not exist")
+    try:
+        raw = yaml.safe_load(found.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{found}: not valid YAML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{found}: cannot read: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{found}: the top level must be a mapping of keys (database_url, jne, stores)")
+    return _build(raw, base=found.resolve().parent, path=found, env=env)
+
+
+def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[str, str]) -> Config:
+    where = str(path) if path else "built-in demo configuration"
+    unset: dict[str, str] = {}
+    doc = _substitute(raw, "", env, unset)
+    validator = _ConfigValidator(_SCHEMA)
+    problems: list[str] = []
+    if not validator.validate(doc):
+        for line in _flatten(validator.errors):
+            key = line.split(":", 1)[0]
+            hint = f" (from ${{{unset[key]}}}, which is not set)" if key in unset else ""
+            problems.append(f"{where}: {line}{hint}")
+        raise ConfigError(f"{where}: {len(problems)} problem(s)", problems)
+    doc = validator.document
+
+    jne = _account(doc["jne"])
+    stores: dict[str, Store] = {}
+    mappings: dict[tuple[Path, tuple[tuple[str, str], ...]], Any] = {}
+    seen_shops: dict[tuple[str, str], str] = {}
+    for store_id, block in doc["stores"].items():
+        shop_key = (block["platform"], normalise_shop(block["shop"]))
+        if shop_key in seen_shops:
+            problems.append(f"{where}: stores.{store_id}.shop: {block['shop']!r} is already used by store "
+                            f"{seen_shops[shop_key]!r}; webhooks could not tell them apart")
+            continue
+        seen_shops[shop_key] = store_id
+        mapping_path = (base / block["mapping"]).resolve()
+        tables = {name: str((base / p).resolve()) for name, p in (block.get("lookups") or {}).items()}
+        cache_key = (mapping_path, tuple(sorted(tables.items())))
+        try:
+            if cache_key not in mappings:
+                mappings[cache_key] = _load_mapping(mapping_path, tables)
+        except ConfigError as exc:
+            problems += [f"stores.{store_id}.mapping: {p}" for p in exc.problems]
+            continue
+        account = _account({**doc["jne"], **block["jne"]}) if block.get("jne") else jne
+        facts = {k: v for k, v in block.items() if k not in ("webhook_secret", "jne", "lookups")}
+        facts["id"] = store_id
+        facts.setdefault("order_prefix", "")
+        facts.setdefault("return", {})
+        facts.setdefault("batam", {"item_type": "1", "npwp": ""})
+        stores[store_id] = Store(
+            id=store_id, platform=block["platform"], shop=block["shop"],
+            webhook_secret=block["webhook_secret"], mapping_path=mapping_path,
+            mapping=mappings[cache_key], jne=account, facts=facts)
+    if problems:
+        raise ConfigError(f"{where}: {len(problems)} problem(s)", problems)
+
+    hooks = doc.get("webhooks") or {}
+    worker = WorkerSettings(**(doc.get("worker") or {}))
+    return Config(database_url=normalise_database_url(doc["database_url"]), jne=jne, stores=stores,
+                  path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker)
+
+
+def _account(block: dict[str, Any]) -> JNEAccount:
+    return JNEAccount(url=block["url"], username=block["username"], api_key=block["api_key"],
+                      timeout_s=float(block.get("timeout_s", 15)))
+
+
+def _load_mapping(path: Path, tables: dict[str, str]) -> Any:
+    from integration.mapping import load_mapping
+
+    return load_mapping(path, tables=tables or None)
+
+
+DEMO_SHOPIFY_SECRET = "test_shopify_client_secret"  # the secret that signed ../shared/examples
+DEMO_WOOCOMMERCE_SECRET = "test_wc_webhook_secret"
+
+
+def demo_document(env: AbcMapping[str, str]) -> dict[str, Any]:
+    """The built-in demo: SQLite in the working directory, the embedded sandbox, two demo stores."""
+    shipper = {"name": "TOKO DEMO", "addr1": "JL. D.I PANJAITAN NO 43", "addr2": "JELUTUNG",
+               "city": "JAMBI", "zip": "36124", "region": "JAMBI", "country": "INDONESIA",
+               "contact": "ALI", "phone": "+6281234567890"}
+    pickup = {"name": "TOKO DEMO", "pic": "ALI", "phone": "+6281234567890",
+              "address": "JL. D.I PANJAITAN NO 43", "district": "JELUTUNG", "city": "JAMBI",
+              "service": "Domestic", "vehicle": "MOTOR", "type": "PICKUP", "timezone": "Asia/Jakarta",
+              "cutoff": "15:00", "time": "16:00", "days": _DAYS[:6]}
+    account = {"cust_id": "10950700", "branch": "CGK000", "merchant_id": "TOKODEMO",
+               "origin_code": "CGK10000"}
+    common = {"lookups": {"destinations": "mappings/jne_destinations.csv", "hs_codes": "mappings/hs_codes.csv"},
+              "account": account, "pickup": pickup, "shipper": shipper,
+              "batam": {"item_type": "1", "npwp": ""}}
+    return {
+        "database_url": env.get("DATABASE_URL") or "sqlite:///integration.db",
+        "jne": {"url": env.get("JNE_URL") or EMBEDDED_SANDBOX,
+                "username": env.get("JNE_USERNAME") or DEMO_USERNAME,
+                "api_key": env.get("JNE_API_KEY") or DEMO_API_KEY, "timeout_s": 15},
+        "stores": {
+            "demo": {"platform": "shopify", "shop": "toko-contoh.myshopify.com",
+                     "webhook_secret": env.get("DEMO_SHOPIFY_SECRET") or DEMO_SHOPIFY_SECRET,
+                     "mapping": "mappings/shopify.yaml", "order_prefix": "DEMO", **common},
+            "demo-woo": {"platform": "woocommerce", "shop": "https://toko-contoh.example",
+                         "webhook_secret": env.get("DEMO_WOOCOMMERCE_SECRET") or DEMO_WOOCOMMERCE_SECRET,
+                         "mapping": "mappings/woocommerce.yaml", "order_prefix": "DEMOWC", **common},
+        },
+    }
