@@ -69,8 +69,8 @@ class WorkerSettings:
 
     concurrency: int = 8
     max_attempts: int = 8
-    backoff_base_s: float = 30.0
-    backoff_max_s: float = 7200.0
+    backoff_base_s: float = 180.0  # 8 attempts: 180 s doubling gives ~6 h before `failed`
+    backoff_max_s: float = 14400.0
     lease_s: float = 120.0
     poll_s: float = 0.5
 
