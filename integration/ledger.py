@@ -1,0 +1,691 @@
+"""The ledger: inbox of deliveries, one shipment row per order, the attempts log, account blocks.
+
+SQLAlchemy 2 Core on SQLite (the default, one box) or PostgreSQL (many machines); the schema is
+created and upgraded by the Alembic migrations in ``integration/migrations``. Every function takes
+an engine and runs its own short transaction, so callers (web requests, worker threads, the CLI)
+never hold a transaction open across a network call.
+
+Concurrency: every write is a single conditional statement or an ``INSERT ... ON CONFLICT`` (no
+check-then-insert), so several gunicorn processes and several workers can share one database.
+On SQLite every write transaction starts with ``BEGIN IMMEDIATE``: the write lock is taken up
+front and waits out ``busy_timeout`` instead of failing half-way through (WAL readers never
+block). On PostgreSQL workers claim rows with ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from integration.config import normalise_database_url
+from integration.errors import IntegrationError
+
+STATUSES = ("queued", "booked", "needs_attention", "blocked", "failed", "skipped")
+REPLAYABLE = ("queued", "needs_attention", "blocked", "failed", "skipped")
+# An earlier attempt with one of these outcomes may have reached JNE and been booked there (the
+# reply can be lost), so a later "duplicate" for the same ORDER_ID is this row's own booking.
+MAY_HAVE_BOOKED = ("sending", "booked", "duplicate", "transient")
+REPLY_MAX_CHARS = 2000
+SECRET_FIELDS = frozenset({"USERNAME", "API_KEY", "username", "api_key"})
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class ReplayError(IntegrationError):
+    """A replay that cannot be done (unknown order, already booked); ``reason`` says why."""
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Aware UTC datetimes in and out, on SQLite (naive text) and PostgreSQL (timestamptz) alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        # A naive datetime is taken as UTC; everything is stored in UTC so SQLite's text
+        # comparison (next_attempt_at <= now) orders correctly.
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+metadata = sa.MetaData()
+
+deliveries = sa.Table(
+    "deliveries", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("store_id", sa.String(64), nullable=False),
+    sa.Column("platform", sa.String(32), nullable=False),
+    sa.Column("topic", sa.String(128), nullable=False),
+    sa.Column("event_id", sa.String(255), nullable=False),
+    sa.Column("order_ref", sa.String(128)),
+    sa.Column("order_number", sa.String(128)),
+    sa.Column("order_updated_at", UTCDateTime()),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("headers", sa.JSON(), nullable=False),
+    sa.Column("body", sa.LargeBinary(), nullable=False),
+    sa.UniqueConstraint("store_id", "event_id", name="uq_deliveries_store_event"),
+)
+
+shipments = sa.Table(
+    "shipments", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("store_id", sa.String(64), nullable=False),
+    sa.Column("order_ref", sa.String(128), nullable=False),
+    sa.Column("status", sa.String(32), nullable=False),
+    sa.Column("delivery_id", _ID, sa.ForeignKey("deliveries.id", name="fk_shipments_delivery"),
+              nullable=False),
+    sa.Column("topic", sa.String(128), nullable=False),
+    sa.Column("order_updated_at", UTCDateTime()),
+    sa.Column("snapshot_version", sa.Integer(), nullable=False),
+    sa.Column("order_number", sa.String(128)),
+    sa.Column("jne_order_id", sa.String(64)),
+    sa.Column("cnote", sa.String(64)),
+    sa.Column("attempts", sa.Integer(), nullable=False),        # JNE calls ever made for this row
+    sa.Column("budget_used", sa.Integer(), nullable=False),     # calls since the last (re)queue
+    sa.Column("budget_since", UTCDateTime()),                   # first call of the current budget
+    sa.Column("next_attempt_at", UTCDateTime()),                # NULL unless queued
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_until", UTCDateTime()),
+    sa.Column("errors", sa.JSON(), nullable=False),
+    sa.Column("skip_reason", sa.Text()),
+    sa.Column("account_key", sa.String(512)),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("booked_at", UTCDateTime()),
+    sa.UniqueConstraint("store_id", "order_ref", name="uq_shipments_store_order"),
+    # Claiming the next due row must stay O(log n) with a million booked rows: a partial index
+    # holds only queued rows; the composite one serves status counts and other dialects.
+    sa.Index("ix_shipments_due", "next_attempt_at",
+             postgresql_where=sa.text("status = 'queued'"), sqlite_where=sa.text("status = 'queued'")),
+    sa.Index("ix_shipments_status_next", "status", "next_attempt_at"),
+    sa.Index("ix_shipments_store_number", "store_id", "order_number"),
+    sa.Index("ix_shipments_store_jne_order", "store_id", "jne_order_id"),
+    sa.Index("ix_shipments_account_status", "account_key", "status"),
+)
+
+attempts_log = sa.Table(
+    "attempts", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("shipment_id", _ID, sa.ForeignKey("shipments.id", name="fk_attempts_shipment"),
+              nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("duration_s", sa.Float()),
+    sa.Column("jne_order_id", sa.String(64)),
+    sa.Column("snapshot_version", sa.Integer()),
+    sa.Column("request", sa.JSON(), nullable=False),   # the fields sent, never username/api_key
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("http_status", sa.Integer()),
+    sa.Column("reason", sa.Text()),
+    sa.Column("reply", sa.Text()),
+    sa.Column("worker_id", sa.String(128)),
+    sa.Index("ix_attempts_shipment_order", "shipment_id", "jne_order_id"),
+)
+
+account_blocks = sa.Table(
+    "account_blocks", metadata,
+    sa.Column("account_key", sa.String(512), primary_key=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("blocked_at", UTCDateTime(), nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook delivery as received (signature header removed); ``body`` is the raw bytes."""
+
+    store_id: str
+    platform: str
+    topic: str
+    event_id: str
+    order_ref: str | None
+    order_number: str | None
+    order_updated_at: datetime | None
+    headers: dict[str, str]
+    body: bytes
+    received_at: datetime
+
+
+def utcnow() -> datetime:
+    """The current time, aware, UTC."""
+    return datetime.now(UTC)
+
+
+# -- engine and schema --------------------------------------------------------------------------
+
+def make_engine(database_url: str, **kwargs: Any) -> Engine:
+    """An engine for ``database_url`` set up for many processes: SQLite WAL + busy timeout, PG pre-ping."""
+    url = normalise_database_url(database_url)
+    if url.startswith("sqlite"):
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("timeout", 30)
+        connect_args.setdefault("check_same_thread", False)
+        engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+        _setup_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from pysqlite so "begin" below decides how to BEGIN.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        # WAL: readers never block the writer; switching needs a moment without other writers,
+        # which the busy timeout above waits for.
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # IMMEDIATE takes the write lock at BEGIN (waiting out busy_timeout), so a transaction
+        # never fails half-way when another process wrote first. Read-only work asks for DEFERRED.
+        mode = "DEFERRED" if conn.get_execution_options().get("sqlite_read_only") else "IMMEDIATE"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def _reading(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn:
+        conn = conn.execution_options(sqlite_read_only=True)
+        with conn.begin():
+            yield conn
+
+
+def _alembic_config(connection: Connection) -> Any:
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+_upgrade_lock = threading.Lock()
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration (``jne-integration db upgrade``); idempotent, race-safe."""
+    from alembic import command
+
+    with _upgrade_lock, engine.begin() as conn:
+        # One transaction for the whole upgrade: on SQLite BEGIN IMMEDIATE serialises racing
+        # processes, on PostgreSQL an advisory lock does; the loser then finds the head applied.
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7352066017)")
+        command.upgrade(_alembic_config(conn), "head")
+
+
+def head_revision() -> str:
+    """The newest migration's revision id."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or None when it has no schema yet."""
+    from alembic.runtime.migration import MigrationContext
+
+    with _reading(engine) as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade only when the database is empty or behind (``serve`` and ``worker`` call this at start)."""
+    if current_revision(engine) != head_revision():
+        upgrade(engine)
+
+
+def ping(engine: Engine) -> bool:
+    """True when the database answers."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not answering"
+        return False
+
+
+# -- ingest -------------------------------------------------------------------------------------
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    """The dialect's INSERT, which has on_conflict_do_nothing/do_update."""
+    return (postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table))
+
+
+def ingest(engine: Engine, delivery: Delivery) -> str:
+    """Store one delivery and upsert its order's shipment in one transaction: 'stored' | 'duplicate' | 'ignored'."""
+    with engine.begin() as conn:
+        return ingest_in(conn, delivery)
+
+
+def ingest_in(conn: Connection, d: Delivery) -> str:
+    """:func:`ingest` inside the caller's transaction."""
+    ins = _insert(conn, deliveries).values(
+        store_id=d.store_id, platform=d.platform, topic=d.topic, event_id=d.event_id,
+        order_ref=d.order_ref, order_number=d.order_number, order_updated_at=d.order_updated_at,
+        received_at=d.received_at, headers=dict(d.headers), body=bytes(d.body),
+    ).on_conflict_do_nothing(index_elements=["store_id", "event_id"]).returning(deliveries.c.id)
+    delivery_id = conn.execute(ins).scalar()
+    if delivery_id is None:
+        return "duplicate"
+    if d.order_ref is None:
+        return "stored"
+
+    now = utcnow()
+    s = shipments
+    stmt = _insert(conn, s).values(
+        store_id=d.store_id, order_ref=d.order_ref, status="queued", delivery_id=delivery_id,
+        topic=d.topic, order_updated_at=d.order_updated_at, snapshot_version=1,
+        order_number=d.order_number, attempts=0, budget_used=0, next_attempt_at=now, errors={},
+        created_at=now, updated_at=now,
+    )
+    new = stmt.excluded
+    # A newer snapshot gives the owner's fix in the shop a new chance; blocked rows wait for the
+    # credentials, queued rows keep their place (and backoff).
+    requeue = s.c.status.in_(("needs_attention", "failed", "skipped"))
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["store_id", "order_ref"],
+        set_={
+            "delivery_id": new.delivery_id,
+            "topic": new.topic,
+            "order_updated_at": new.order_updated_at,
+            "order_number": sa.func.coalesce(new.order_number, s.c.order_number),
+            "snapshot_version": s.c.snapshot_version + 1,
+            "status": sa.case((requeue, "queued"), else_=s.c.status),
+            "next_attempt_at": sa.case((requeue, new.next_attempt_at), else_=s.c.next_attempt_at),
+            "budget_used": sa.case((requeue, 0), else_=s.c.budget_used),
+            "budget_since": sa.case((requeue, None), else_=s.c.budget_since),
+            "errors": sa.case((requeue, new.errors), else_=s.c.errors),
+            "skip_reason": sa.case((requeue, None), else_=s.c.skip_reason),
+            "updated_at": new.updated_at,
+        },
+        # Newest updated_at wins (ties too: a later delivery of the same second is the later
+        # state); when either side has no updated_at the later delivery wins.
+        where=sa.and_(
+            s.c.status != "booked",
+            sa.or_(new.order_updated_at.is_(None), s.c.order_updated_at.is_(None),
+                   new.order_updated_at >= s.c.order_updated_at),
+        ),
+    ).returning(s.c.id)
+    if conn.execute(upsert).scalar() is not None:
+        return "stored"
+    status = conn.execute(sa.select(s.c.status).where(
+        s.c.store_id == d.store_id, s.c.order_ref == d.order_ref)).scalar()
+    # An older, out-of-order delivery is kept in the inbox but does not replace the snapshot.
+    return "ignored" if status == "booked" else "stored"
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _shipment_dict(row: Any) -> dict[str, Any]:
+    m = row._mapping
+    return {
+        "store": m["store_id"],
+        "order": m["order_ref"],
+        "order_number": m["order_number"],
+        "order_id": m["jne_order_id"],
+        "status": m["status"],
+        "cnote": m["cnote"],
+        "attempts": m["attempts"],
+        "errors": dict(m["errors"] or {}),
+        "updated_at": _iso(m["updated_at"]),
+        "skip_reason": m["skip_reason"],
+        "booked_at": _iso(m["booked_at"]),
+        "next_attempt_at": _iso(m["next_attempt_at"]) if m["status"] == "queued" else None,
+    }
+
+
+def queue_depth(engine: Engine) -> dict[str, int]:
+    """How many shipments are in each status (every status present, 0 when none)."""
+    counts = dict.fromkeys(STATUSES, 0)
+    with _reading(engine) as conn:
+        for status, n in conn.execute(
+                sa.select(shipments.c.status, sa.func.count()).group_by(shipments.c.status)):
+            counts[status] = int(n)
+    return counts
+
+
+def list_shipments(engine: Engine, store: str | None = None, status: str | None = None,
+                   limit: int | None = None) -> list[dict[str, Any]]:
+    """Shipments, most recently updated first, as the ``status --json`` objects."""
+    q = sa.select(shipments)
+    if store is not None:
+        q = q.where(shipments.c.store_id == store)
+    if status is not None:
+        q = q.where(shipments.c.status == status)
+    q = q.order_by(shipments.c.updated_at.desc(), shipments.c.id.desc())
+    if limit is not None:
+        q = q.limit(limit)
+    with _reading(engine) as conn:
+        return [_shipment_dict(r) for r in conn.execute(q)]
+
+
+def _find_row(conn: Connection, store: str, order: str) -> Any:
+    """The shipment row for ``order`` as the owner names it: order id, number (with or without #), ORDER_ID."""
+    s = shipments
+    order = order.strip()
+    bare = order.lstrip("#")
+    candidates = [
+        s.c.order_ref == order,
+        s.c.order_number.in_({order, bare, "#" + bare}),
+        s.c.jne_order_id == order.upper(),
+    ]
+    for cond in candidates:  # in that order of preference: an order id beats a number
+        row = conn.execute(sa.select(s).where(s.c.store_id == store, cond)
+                           .order_by(s.c.id).limit(1)).first()
+        if row is not None:
+            return row
+    return None
+
+
+def find_shipment(engine: Engine, store: str, order: str) -> dict[str, Any] | None:
+    """One shipment by store and order id, order number (with or without '#') or JNE ORDER_ID."""
+    with _reading(engine) as conn:
+        row = _find_row(conn, store, order)
+    return _shipment_dict(row) if row is not None else None
+
+
+def attempts(engine: Engine, store: str, order: str) -> list[dict[str, Any]]:
+    """The attempts log of one shipment, oldest first (empty when the order is unknown)."""
+    a = attempts_log
+    with _reading(engine) as conn:
+        row = _find_row(conn, store, order)
+        if row is None:
+            return []
+        rows = conn.execute(sa.select(a).where(a.c.shipment_id == row.id).order_by(a.c.id)).all()
+    return [{
+        "id": r.id, "started_at": _iso(r.started_at), "duration_s": r.duration_s,
+        "order_id": r.jne_order_id, "outcome": r.outcome, "http_status": r.http_status,
+        "reason": r.reason, "reply": r.reply, "worker": r.worker_id, "request": dict(r.request or {}),
+    } for r in rows]
+
+
+# -- replay -------------------------------------------------------------------------------------
+
+def _requeue_values(now: datetime) -> dict[str, Any]:
+    return {"status": "queued", "next_attempt_at": now, "budget_used": 0, "budget_since": None,
+            "errors": {}, "skip_reason": None, "updated_at": now}
+
+
+def _requeue_blocked_account(conn: Connection, account_key: str, now: datetime) -> set[int]:
+    """Lift an account's block and put every shipment it blocked back in the queue; their ids."""
+    conn.execute(sa.delete(account_blocks).where(account_blocks.c.account_key == account_key))
+    res = conn.execute(sa.update(shipments)
+                       .where(shipments.c.account_key == account_key, shipments.c.status == "blocked")
+                       .values(**_requeue_values(now), lease_owner=None, lease_until=None)
+                       .returning(shipments.c.id))
+    return set(res.scalars())
+
+
+def replay(engine: Engine, store: str, order: str) -> dict[str, Any]:
+    """Requeue one shipment with a fresh retry budget (not a booked one); lifts its account's block.
+
+    Returns the shipment as :func:`list_shipments` does, plus ``requeued``: how many shipments
+    went back to the queue (more than one when an account block was lifted).
+    """
+    now = utcnow()
+    s = shipments
+    with engine.begin() as conn:
+        row = _find_row(conn, store, order)
+        if row is None:
+            raise ReplayError(f"no order {order!r} in store {store!r} (use the order id, the order "
+                              "number or the JNE ORDER_ID that `jne-integration status` shows)")
+        if row.status == "booked":
+            raise ReplayError(f"order {order!r} of store {store!r} is already booked at JNE "
+                              f"(cnote {row.cnote}); replaying it would book a second pickup")
+        requeued: set[int] = set()
+        if row.account_key is not None and (row.status == "blocked" or conn.execute(
+                sa.select(account_blocks.c.account_key)
+                .where(account_blocks.c.account_key == row.account_key)).first() is not None):
+            requeued |= _requeue_blocked_account(conn, row.account_key, now)
+        values = _requeue_values(now)
+        if row.status != "queued":
+            values.update(lease_owner=None, lease_until=None)
+        # A queued row may be in a worker's hands right now: keep its lease, only make it due.
+        if row.id not in requeued:
+            conn.execute(sa.update(s).where(s.c.id == row.id, s.c.status != "booked").values(**values))
+            requeued.add(row.id)
+        out = conn.execute(sa.select(s).where(s.c.id == row.id)).one()
+    result = _shipment_dict(out)
+    result["requeued"] = len(requeued)
+    return result
+
+
+def replay_status(engine: Engine, status: str, store: str | None = None) -> int:
+    """Requeue every shipment with ``status`` (optionally of one store); returns how many."""
+    if status not in REPLAYABLE:
+        raise ReplayError(f"cannot replay status {status!r}: choose one of {', '.join(REPLAYABLE)}"
+                          + (" (booked orders are never booked twice)" if status == "booked" else ""))
+    now = utcnow()
+    s = shipments
+    cond = [s.c.status == status] + ([s.c.store_id == store] if store is not None else [])
+    with engine.begin() as conn:
+        if status == "blocked":
+            keys = conn.execute(sa.select(s.c.account_key).where(*cond).distinct()).scalars().all()
+            for key in keys:
+                if key is not None:
+                    conn.execute(sa.delete(account_blocks).where(account_blocks.c.account_key == key))
+        values = _requeue_values(now)
+        if status != "queued":
+            values.update(lease_owner=None, lease_until=None)
+        return conn.execute(sa.update(s).where(*cond).values(**values)).rowcount or 0
+
+
+# -- the worker's statements --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Claim:
+    """A shipment a worker holds the lease on, with the snapshot it must book."""
+
+    id: int
+    store_id: str
+    order_ref: str
+    order_number: str | None
+    topic: str
+    snapshot_version: int
+    delivery_id: int
+    jne_order_id: str | None
+    attempts: int
+    budget_used: int
+    budget_since: datetime | None
+    account_key: str | None
+    body: bytes = b""
+    received_at: datetime | None = None
+
+
+def claim(engine: Engine, worker_id: str, now: datetime, lease_s: float, limit: int) -> list[Claim]:
+    """Lease up to ``limit`` due queued shipments for ``worker_id`` (no two workers get the same row)."""
+    if limit <= 0:
+        return []
+    s = shipments
+    until = now + timedelta(seconds=lease_s)
+    due = (sa.select(s.c.id)
+           .where(s.c.status == "queued", s.c.next_attempt_at <= now,
+                  sa.or_(s.c.lease_until.is_(None), s.c.lease_until <= now))
+           .order_by(s.c.next_attempt_at, s.c.id).limit(limit)
+           # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
+           # SQLite ignores this; its BEGIN IMMEDIATE makes the whole statement exclusive.
+           .with_for_update(skip_locked=True))
+    # next_attempt_at moves to the lease's end too, so rows in flight sort behind the due ones
+    # and an expired lease (killed worker) makes the row due again by itself.
+    stmt = (sa.update(s).where(s.c.id.in_(due.scalar_subquery()))
+            .values(lease_owner=worker_id, lease_until=until, next_attempt_at=until)
+            .returning(s.c.id, s.c.store_id, s.c.order_ref, s.c.order_number, s.c.topic,
+                       s.c.snapshot_version, s.c.delivery_id, s.c.jne_order_id, s.c.attempts,
+                       s.c.budget_used, s.c.budget_since, s.c.account_key))
+    with engine.begin() as conn:
+        rows = conn.execute(stmt).all()
+        if not rows:
+            return []
+        ids = [r.delivery_id for r in rows]
+        bodies = {r.id: (r.body, r.received_at) for r in conn.execute(
+            sa.select(deliveries.c.id, deliveries.c.body, deliveries.c.received_at)
+            .where(deliveries.c.id.in_(ids)))}
+    out = []
+    for r in sorted(rows, key=lambda r: r.id):
+        body, received_at = bodies.get(r.delivery_id, (b"", None))
+        out.append(Claim(**r._asdict(), body=bytes(body), received_at=received_at))
+    return out
+
+
+def blocked_accounts(engine: Engine) -> dict[str, str]:
+    """Blocked JNE accounts: account key -> reason."""
+    with _reading(engine) as conn:
+        return {k: r for k, r in conn.execute(sa.select(account_blocks.c.account_key,
+                                                        account_blocks.c.reason))}
+
+
+def _safe_request(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k not in SECRET_FIELDS}
+
+
+def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: str,
+                  account_key: str, fields: dict[str, Any], now: datetime,
+                  lease_s: float) -> tuple[int, bool] | str:
+    """Record, before the JNE call, that this row is sending ``jne_order_id``; commit it.
+
+    Returns ``(attempt_id, sent_before)`` where ``sent_before`` tells whether an earlier attempt
+    of this row may already have booked this ORDER_ID at JNE (the lost-reply rule), or a string
+    when the call must not be made: ``'blocked'`` (the account is blocked) or ``'lost'`` (the
+    lease was taken over by another worker).
+    """
+    s, a = shipments, attempts_log
+    with engine.begin() as conn:
+        if conn.execute(sa.select(account_blocks.c.account_key)
+                        .where(account_blocks.c.account_key == account_key)).first() is not None:
+            return "blocked"
+        until = now + timedelta(seconds=lease_s)
+        got = conn.execute(
+            sa.update(s).where(s.c.id == claim_.id, s.c.lease_owner == worker_id, s.c.status == "queued")
+            .values(jne_order_id=jne_order_id, account_key=account_key, attempts=s.c.attempts + 1,
+                    budget_used=s.c.budget_used + 1,
+                    budget_since=sa.func.coalesce(s.c.budget_since, now),
+                    lease_until=until, next_attempt_at=until, updated_at=now)
+            .returning(s.c.id)).first()
+        if got is None:
+            return "lost"
+        sent_before = conn.execute(
+            sa.select(a.c.id).where(a.c.shipment_id == claim_.id, a.c.jne_order_id == jne_order_id,
+                                    a.c.outcome.in_(MAY_HAVE_BOOKED)).limit(1)).first() is not None
+        attempt_id = conn.execute(sa.insert(a).values(
+            shipment_id=claim_.id, started_at=now, jne_order_id=jne_order_id,
+            snapshot_version=claim_.snapshot_version, request=_safe_request(fields),
+            outcome="sending", worker_id=worker_id).returning(a.c.id)).scalar_one()
+    return attempt_id, sent_before
+
+
+def end_attempt(engine: Engine, attempt_id: int, outcome: str, duration_s: float | None,
+                http_status: int | None, reason: str | None, reply: str | None) -> None:
+    """Record how one JNE call ended (the attempts log's row written by :func:`begin_attempt`)."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(attempts_log).where(attempts_log.c.id == attempt_id).values(
+            outcome=outcome, duration_s=duration_s, http_status=http_status,
+            reason=(reason or None) and reason[:REPLY_MAX_CHARS],
+            reply=(reply or None) and reply[:REPLY_MAX_CHARS]))
+
+
+def record_booked(engine: Engine, shipment_id: int, jne_order_id: str, cnote: str,
+                  account_key: str | None, now: datetime) -> None:
+    """Mark a shipment booked; unconditional, because a booking at JNE is a fact whoever holds the lease."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(shipments).where(shipments.c.id == shipment_id).values(
+            status="booked", cnote=cnote, jne_order_id=jne_order_id, booked_at=now, updated_at=now,
+            errors={}, skip_reason=None, next_attempt_at=None, lease_owner=None, lease_until=None,
+            account_key=sa.func.coalesce(account_key, shipments.c.account_key)))
+
+
+def finish(engine: Engine, claim_: Claim, worker_id: str, status: str, now: datetime, *,
+           errors: dict[str, list[str]] | None = None, skip_reason: str | None = None,
+           next_attempt_at: datetime | None = None, account_key: str | None = None,
+           block_reason: str | None = None, requeue_if_changed: bool = False) -> str | None:
+    """Record a non-booked result if this worker still holds the lease; returns the status written or None.
+
+    With ``requeue_if_changed`` a result that a newer snapshot (arrived while this worker was
+    busy) could change is not written: the row goes back to the queue for the newer data.
+    ``block_reason`` also blocks ``account_key`` so no other shipment of it is sent.
+    """
+    s = shipments
+    mine = sa.and_(s.c.id == claim_.id, s.c.lease_owner == worker_id, s.c.status == "queued")
+    values: dict[str, Any] = {"status": status, "updated_at": now, "lease_owner": None,
+                              "lease_until": None, "next_attempt_at": next_attempt_at}
+    if errors is not None:
+        values["errors"] = errors
+    if status != "queued":
+        values["skip_reason"] = skip_reason
+    if account_key is not None:
+        values["account_key"] = account_key
+    with engine.begin() as conn:
+        if block_reason is not None and account_key is not None:
+            conn.execute(_insert(conn, account_blocks).values(
+                account_key=account_key, reason=block_reason, blocked_at=now,
+            ).on_conflict_do_nothing(index_elements=["account_key"]))
+        if requeue_if_changed:
+            moved = conn.execute(sa.update(s).where(mine, s.c.snapshot_version != claim_.snapshot_version)
+                                 .values(**_requeue_values(now), lease_owner=None, lease_until=None,
+                                         budget_used=s.c.budget_used, budget_since=s.c.budget_since)
+                                 .returning(s.c.id)).first()
+            if moved is not None:
+                return "queued"
+        done = conn.execute(sa.update(s).where(mine).values(**values).returning(s.c.id)).first()
+    return status if done is not None else None
+
+
+def release(engine: Engine, claim_: Claim, worker_id: str, now: datetime) -> None:
+    """Give a claimed row back untouched (graceful stop before its JNE call): due again now."""
+    s = shipments
+    with engine.begin() as conn:
+        conn.execute(sa.update(s).where(s.c.id == claim_.id, s.c.lease_owner == worker_id,
+                                        s.c.status == "queued")
+                     .values(lease_owner=None, lease_until=None, next_attempt_at=now))
+
+
+def extend_lease(engine: Engine, claim_: Claim, worker_id: str, now: datetime, lease_s: float) -> bool:
+    """Keep holding a claimed row a while longer; False when the lease was lost."""
+    s = shipments
+    until = now + timedelta(seconds=lease_s)
+    with engine.begin() as conn:
+        got = conn.execute(sa.update(s).where(s.c.id == claim_.id, s.c.lease_owner == worker_id,
+                                              s.c.status == "queued")
+                           .values(lease_until=until, next_attempt_at=until).returning(s.c.id)).first()
+    return got is not None
+
+
+def dumps_reply(reply: Any) -> str | None:
+    """A JNE reply as text for the attempts log (JSON kept compact), or None."""
+    if reply is None:
+        return None
+    if isinstance(reply, str | bytes):
+        return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    try:
+        return json.dumps(reply, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        return repr(reply)
