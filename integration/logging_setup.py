@@ -1,0 +1,99 @@
+"""Keep configuration secrets (webhook secrets, JNE api keys) out of every log line.
+
+Redaction happens twice, on purpose:
+
+- at record creation, through a wrapped log-record factory, so every record from any logger reaches
+  every handler already redacted, including handlers added later (gunicorn's, pytest's caplog);
+- as a ``logging.Filter`` on the handlers that exist when installed, which also sees ``extra=``
+  fields that the record factory cannot (they are set after the factory runs).
+
+Installing again (several apps in one process, the CLI then ``create_app``) only adds secrets: one
+process redacts the union of every configuration it has loaded, which errs on the safe side.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+
+MASK = "[redacted]"
+_MIN_LENGTH = 4  # shorter values would mangle ordinary words; config.secrets() applies the same floor
+
+
+class RedactSecrets(logging.Filter):
+    """Replace every known secret in a record's message, arguments, traceback and stack text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Redact these values too (longest first, so a secret containing another is masked whole)."""
+        with self._lock:
+            merged = set(self._secrets) | {s for s in secrets if s and len(s) >= _MIN_LENGTH}
+            self._secrets = tuple(sorted(merged, key=len, reverse=True))
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret masked."""
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact ``record`` in place; never drops it."""
+        secrets = self._secrets
+        if not secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: let logging report it, but never leak args
+            message = f"{record.msg!s} {record.args!r}"
+        if any(s in message for s in secrets):
+            record.msg, record.args = self.redact(message), None
+        for name, value in list(record.__dict__.items()):
+            # extra= fields and anything a formatter might print
+            if isinstance(value, str) and name not in ("msg", "message") and any(s in value for s in secrets):
+                setattr(record, name, self.redact(value))
+        if record.exc_info and not record.exc_text:
+            # Format the traceback now, redacted; formatters reuse exc_text instead of re-formatting.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+REDACTOR = RedactSecrets()
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_redaction(secrets: Iterable[str]) -> RedactSecrets:
+    """Redact ``secrets`` from every log record of this process from now on; returns the filter."""
+    global _installed
+    REDACTOR.add(secrets)
+    with _install_lock:
+        if not _installed:
+            previous = logging.getLogRecordFactory()
+
+            def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+                record = previous(*args, **kwargs)
+                REDACTOR.filter(record)
+                return record
+
+            logging.setLogRecordFactory(factory)
+            _installed = True
+        for handler in _current_handlers():
+            if REDACTOR not in handler.filters:
+                handler.addFilter(REDACTOR)
+    return REDACTOR
+
+
+def _current_handlers() -> list[logging.Handler]:
+    loggers = [logging.getLogger()]
+    loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
+    return [h for lg in loggers for h in lg.handlers]
