@@ -650,8 +650,9 @@ def finish(engine: Engine, claim_: Claim, worker_id: str, status: str, now: date
             ).on_conflict_do_nothing(index_elements=["account_key"]))
         if requeue_if_changed:
             moved = conn.execute(sa.update(s).where(mine, s.c.snapshot_version != claim_.snapshot_version)
-                                 .values(**_requeue_values(now), lease_owner=None, lease_until=None,
-                                         budget_used=s.c.budget_used, budget_since=s.c.budget_since)
+                                 .values(**{**_requeue_values(now), "budget_used": s.c.budget_used,
+                                            "budget_since": s.c.budget_since},
+                                         lease_owner=None, lease_until=None)
                                  .returning(s.c.id)).first()
             if moved is not None:
                 return "queued"
