@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,18 +170,19 @@ class FakeJNE:
     """A tiny Flask app that answers whatever a test sets: JNE's odd replies (WAF pages, 429...)."""
 
     server: ServerThread
-    replies: list[tuple[int, bytes, str]] = field(default_factory=list)
-    seen: list[dict[str, str]] = field(default_factory=list)
+    reply_with: tuple[int, Any, str] = (500, b"no reply set", "text/plain")
+    seen: list[dict[str, Any]] = field(default_factory=list)  # raw body and headers of each request
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
         return self.server.url + "/pickupcashless"
 
-    def reply(self, body: str | bytes, status: int = 200, content_type: str = "application/json") -> None:
-        """Answer the next request with this body (the last one set is repeated)."""
+    def reply(self, body: str | bytes | Callable[[str], str], status: int = 200,
+              content_type: str = "application/json") -> None:
+        """Answer every request from now on with this body, or with ``body(raw_request_body)``."""
         with self.lock:
-            self.replies.append((status, body.encode() if isinstance(body, str) else body, content_type))
+            self.reply_with = (status, body.encode() if isinstance(body, str) else body, content_type)
 
 
 def _fake_jne_app(fake: dict[str, FakeJNE]) -> Flask:
@@ -191,8 +192,11 @@ def _fake_jne_app(fake: dict[str, FakeJNE]) -> Flask:
     def answer():
         jne = fake["jne"]
         with jne.lock:
-            jne.seen.append(request.form.to_dict())
-            status, body, content_type = jne.replies.pop(0) if len(jne.replies) > 1 else jne.replies[0]
+            jne.seen.append({"raw": request.get_data(as_text=True), "accept": request.headers.get("Accept"),
+                             "content_type": request.headers.get("Content-Type")})
+            status, body, content_type = jne.reply_with
+        if callable(body):  # a reply built from the request, e.g. one that echoes the form body
+            body = body(jne.seen[-1]["raw"])
         return Response(body, status=status, content_type=content_type)
 
     return app
