@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -557,6 +557,15 @@ def claim(engine: Engine, worker_id: str, now: datetime, lease_s: float, limit: 
     return out
 
 
+class Attempt(NamedTuple):
+    """An attempt committed as 'sending' before its JNE call."""
+
+    id: int
+    sent_before: bool      # an earlier attempt of this row may have booked this ORDER_ID at JNE
+    budget_used: int       # JNE calls of the current retry budget, this one included
+    budget_since: datetime | None
+
+
 def blocked_accounts(engine: Engine) -> dict[str, str]:
     """Blocked JNE accounts: account key -> reason."""
     with _reading(engine) as conn:
@@ -570,12 +579,12 @@ def _safe_request(fields: dict[str, Any]) -> dict[str, Any]:
 
 def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: str,
                   account_key: str, fields: dict[str, Any], now: datetime,
-                  lease_s: float) -> tuple[int, bool] | str:
+                  lease_s: float) -> Attempt | str:
     """Record, before the JNE call, that this row is sending ``jne_order_id``; commit it.
 
-    Returns ``(attempt_id, sent_before)`` where ``sent_before`` tells whether an earlier attempt
-    of this row may already have booked this ORDER_ID at JNE (the lost-reply rule), or a string
-    when the call must not be made: ``'blocked'`` (the account is blocked) or ``'lost'`` (the
+    Returns the :class:`Attempt` (its ``sent_before`` tells whether an earlier attempt of this
+    row may already have booked this ORDER_ID at JNE: the lost-reply rule), or a string when the
+    call must not be made: ``'blocked'`` (the account is blocked) or ``'lost'`` (the
     lease was taken over by another worker).
     """
     s, a = shipments, attempts_log
@@ -590,7 +599,7 @@ def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: s
                     budget_used=s.c.budget_used + 1,
                     budget_since=sa.func.coalesce(s.c.budget_since, now),
                     lease_until=until, next_attempt_at=until, updated_at=now)
-            .returning(s.c.id)).first()
+            .returning(s.c.budget_used, s.c.budget_since)).first()
         if got is None:
             return "lost"
         sent_before = conn.execute(
@@ -600,7 +609,7 @@ def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: s
             shipment_id=claim_.id, started_at=now, jne_order_id=jne_order_id,
             snapshot_version=claim_.snapshot_version, request=_safe_request(fields),
             outcome="sending", worker_id=worker_id).returning(a.c.id)).scalar_one()
-    return attempt_id, sent_before
+    return Attempt(attempt_id, sent_before, got.budget_used, got.budget_since)
 
 
 def end_attempt(engine: Engine, attempt_id: int, outcome: str, duration_s: float | None,
