@@ -311,6 +311,7 @@ def test_credentials_are_not_booking_fields_and_are_never_echoed():
     assert set(found) == {"username", "api_key"}
     assert "s3cr3t-key-value" not in repr(found)
     assert "client adds the credentials" in found["api_key"][0]
+    assert "s3cr3t" not in repr(problems(api_key=["s3cr3t"], username={"k": "s3cr3t"}))
 
 
 @pytest.mark.parametrize("value", [True, ["1"], {"kg": 1}])

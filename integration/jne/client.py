@@ -56,7 +56,15 @@ _POOL_SIZE = 32  # connections kept per host: the worker books from 16+ threads 
 
 @dataclass(frozen=True)
 class BookingResult:
-    """What one booking attempt came to; ``outcome`` is one of OUTCOMES (see their docstrings)."""
+    """What one booking attempt came to; ``outcome`` is one of OUTCOMES.
+
+    - booked: done, ``cnote`` is set. Never send this ORDER_ID again.
+    - duplicate: JNE already holds the ORDER_ID; ``cnote`` is JNE's (None if JNE gave none). Done
+      when this order sent that ORDER_ID before; otherwise an ORDER_ID collision for a person.
+    - transient: safe to retry later with the SAME ORDER_ID (JNE dedupes on it).
+    - rejected, auth_failed: retrying cannot help until a person fixes the order, mapping or
+      credentials.
+    """
 
     outcome: str
     cnote: str | None
