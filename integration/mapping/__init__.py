@@ -1,0 +1,11 @@
+"""Declarative mapping files: turn a Shopify or WooCommerce order into JNE pickup/cashless fields.
+
+``load_mapping(path, tables=None)`` reads and checks a mapping (raising ``ConfigError`` with one line
+per problem); ``Mapping.apply(order, store, event, now)`` maps one order into a ``MappingResult``
+without ever raising. The language is described in docs/mapping.md.
+"""
+
+from integration.mapping.engine import Mapping, MappingResult
+from integration.mapping.loader import load_mapping
+
+__all__ = ["Mapping", "MappingResult", "load_mapping"]

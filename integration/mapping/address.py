@@ -1,0 +1,100 @@
+"""The address rule: spread the receiver's address parts over JNE's address lines without losing any.
+
+JNE takes three address lines of at most 85 bytes. The parts (address1, address2, district,
+company...) go one per line when they fit; otherwise neighbouring parts share a line (joined by
+", "); otherwise the words are packed line by line, and a single word longer than a line is split
+hard. Nothing is silently dropped: an address that still does not fit is an error with its size.
+"""
+
+from __future__ import annotations
+
+from integration.mapping.tables import normalise_key
+
+
+class AddressTooLong(ValueError):
+    """The address needs more lines than there are; ``str()`` says how big it is and the limit."""
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
+
+
+def _cut(text: str, limit: int) -> tuple[str, str]:
+    """Split ``text`` after at most ``limit`` bytes, on a character boundary."""
+    head = text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+    if not head:  # a single character wider than the limit cannot be split further
+        head = text[0]
+    return head, text[len(head):]
+
+
+def distinct_parts(parts: list[str]) -> list[str]:
+    """Non-blank parts, each once (a district repeated in address2 and in its own field counts once)."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for part in parts:
+        text = " ".join(part.split())
+        key = normalise_key(text)
+        if text and key not in seen:
+            seen.add(key)
+            out.append(text)
+    return out
+
+
+def spread(parts: list[str], lines: int, max_bytes: int) -> list[str]:
+    """The address lines (at most ``lines``, each at most ``max_bytes``); raise AddressTooLong."""
+    parts = distinct_parts(parts)
+    if not parts:
+        return []
+    if len(parts) <= lines and all(_size(p) <= max_bytes for p in parts):
+        return parts
+    if all(_size(p) <= max_bytes for p in parts):
+        joined = _pack(parts, max_bytes, ", ")
+        if len(joined) <= lines:
+            return joined
+    words: list[str] = []
+    for index, part in enumerate(parts):
+        part_words = part.split()
+        if index < len(parts) - 1 and part_words and part_words[-1][-1] not in ",.;:":
+            part_words[-1] += ","
+        words += part_words
+    packed = _pack_words(words, max_bytes)
+    if len(packed) > lines:
+        total = _size(", ".join(parts))
+        raise AddressTooLong(f"the address is {total} bytes; {lines} lines of {max_bytes} bytes "
+                             f"({lines * max_bytes} bytes) cannot hold it (split at word boundaries it "
+                             f"needs {len(packed)} lines): shorten it")
+    return packed
+
+
+def _pack(items: list[str], max_bytes: int, separator: str) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if out and _size(out[-1]) + _size(separator) + _size(item) <= max_bytes:
+            out[-1] = out[-1] + separator + item
+        else:
+            out.append(item)
+    return out
+
+
+def _pack_words(words: list[str], max_bytes: int) -> list[str]:
+    out: list[str] = []
+    line = ""
+    for word in words:
+        if _size(word) > max_bytes:  # one huge "word" (a pasted URL, no spaces): split it hard
+            if line:
+                out.append(line)
+            rest = word
+            while _size(rest) > max_bytes:
+                head, rest = _cut(rest, max_bytes)
+                out.append(head)
+            line = rest
+        elif not line:
+            line = word
+        elif _size(line) + 1 + _size(word) <= max_bytes:
+            line = f"{line} {word}"
+        else:
+            out.append(line)
+            line = word
+    if line:
+        out.append(line)
+    return out

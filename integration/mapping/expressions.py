@@ -1,0 +1,350 @@
+"""JMESPath expressions of a mapping: the extra functions, the load-time check, fast evaluation.
+
+JMESPath reports an unknown function or a wrong number of arguments only when the expression runs,
+so ``compile_expression`` walks the parsed tree at load time and reports those (and names that are
+not one of the scope's roots such as ``order`` or ``vars.x`` that was never defined) with the rule
+that holds them. Each expression is parsed once at load; plain paths such as ``order.a.b`` and
+fallback chains of them skip the interpreter entirely, because most rules are exactly that.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import jmespath
+from jmespath import exceptions as jexc
+from jmespath import functions as jfun
+from jmespath import visitor as jvis
+
+from integration.mapping.values import decimal_text, is_blank, text_of
+
+ROOT_NAMES = ("order", "store", "event", "pickup", "vars")
+_BARE_LITERALS = {"null": None, "true": True, "false": False}
+
+
+class ExpressionError(Exception):
+    """An expression could not be evaluated on this order (caught by the engine, turned into a message)."""
+
+
+def _as_text(value: Any) -> str:
+    return "" if value is None else text_of(value)
+
+
+def _to_decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | Decimal):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, str) and value.strip():
+        try:
+            got = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+        return got if got.is_finite() else None
+    return None
+
+
+_WORD_CHARS = "A-Za-z0-9"
+
+
+class MappingFunctions(jfun.Functions):
+    """JMESPath's built-in functions plus the ones mappings need; all tolerate null and odd types."""
+
+    @jfun.signature({"types": []})
+    def _func_lower(self, value: Any) -> Any:
+        return None if value is None else _as_text(value).lower()
+
+    @jfun.signature({"types": []})
+    def _func_upper(self, value: Any) -> Any:
+        return None if value is None else _as_text(value).upper()
+
+    @jfun.signature({"types": []})
+    def _func_trim(self, value: Any) -> Any:
+        return None if value is None else " ".join(_as_text(value).split())
+
+    @jfun.signature({"types": [], "variadic": True})
+    def _func_concat(self, *values: Any) -> str:
+        return "".join(_as_text(v) for v in values if not isinstance(v, list | dict))
+
+    @jfun.signature({"types": []}, {"types": []})
+    def _func_join_nonblank(self, separator: Any, values: Any) -> str:
+        if not isinstance(values, list):
+            values = [values]
+        parts = [" ".join(_as_text(v).split()) for v in values if not isinstance(v, list | dict)]
+        return _as_text(separator).join(p for p in parts if p)
+
+    @jfun.signature({"types": []}, {"types": []})
+    def _func_split(self, value: Any, separator: Any) -> list[str]:
+        if value is None or isinstance(value, list | dict):
+            return []
+        sep = _as_text(separator)
+        parts = _as_text(value).split(sep) if sep else _as_text(value).split()
+        return [p.strip() for p in parts if p.strip()]
+
+    @jfun.signature({"types": []}, {"types": []}, {"types": []})
+    def _func_replace(self, value: Any, old: Any, new: Any) -> Any:
+        if value is None or isinstance(value, list | dict):
+            return value
+        old_text = _as_text(old)
+        return _as_text(value).replace(old_text, _as_text(new)) if old_text else _as_text(value)
+
+    @jfun.signature({"types": []}, {"types": []})
+    def _func_contains_i(self, subject: Any, search: Any) -> bool:
+        needle = _as_text(search).casefold()
+        if isinstance(subject, list):
+            return any(not isinstance(s, list | dict) and _as_text(s).casefold() == needle for s in subject)
+        if subject is None or isinstance(subject, dict):
+            return False
+        return needle in _as_text(subject).casefold()
+
+    @jfun.signature({"types": []}, {"types": []})
+    def _func_property(self, entries: Any, names: Any) -> Any:
+        # Shopify line properties / note_attributes are [{name, value}], WooCommerce meta_data is
+        # [{key, value}]: the same lookup serves both. Names match case- and space-insensitively.
+        if not isinstance(entries, list):
+            return None
+        wanted = [_norm_name(n) for n in (names if isinstance(names, list) else [names])]
+        for name in wanted:
+            for entry in entries:
+                if isinstance(entry, dict):
+                    key = entry.get("name", entry.get("key"))
+                    if key is not None and not isinstance(key, list | dict) and _norm_name(key) == name:
+                        value = entry.get("value")
+                        if not is_blank(value):
+                            return value
+        return None
+
+    @jfun.signature({"types": []}, {"types": ["expref"]})
+    def _func_sum_by(self, values: Any, expref: Any) -> Any:
+        total = self._decimal_sum(values, expref)
+        if total is None:
+            return None
+        return int(total) if total == total.to_integral_value() else float(total)
+
+    @jfun.signature({"types": []}, {"types": ["expref"]})
+    def _func_sum_money(self, values: Any, expref: Any) -> Any:
+        total = self._decimal_sum(values, expref)
+        return None if total is None else decimal_text(total)
+
+    def _decimal_sum(self, values: Any, expref: Any) -> Decimal | None:
+        # Decimal, not float: money must add up exactly.
+        if not isinstance(values, list):
+            return None
+        total = Decimal(0)
+        for item in values:
+            got = expref.visit(expref.expression, item)
+            if got is None or (isinstance(got, str) and not got.strip()):
+                continue
+            number = _to_decimal(got)
+            if number is None:
+                raise jexc.JMESPathTypeError("sum_by", got, type(got).__name__, ["number"])
+            total += number
+        return total
+
+    @jfun.signature({"types": []}, {"types": []})
+    def _func_find_word(self, text: Any, words: Any) -> Any:
+        # "JNE YES (1 hari)" names YES; "Reguler" does not name REG. An object maps word -> answer.
+        if text is None or isinstance(text, list | dict):
+            return None
+        subject = _as_text(text)
+        choices = words.items() if isinstance(words, dict) else (
+            (w, w) for w in (words if isinstance(words, list) else [words]))
+        for word, answer in choices:
+            word_text = _as_text(word).strip()
+            if word_text and re.search(rf"(?<![{_WORD_CHARS}]){re.escape(word_text)}(?![{_WORD_CHARS}])",
+                                       subject, re.IGNORECASE):
+                return answer
+        return None
+
+    @jfun.signature({"types": []}, {"types": []}, {"types": []})
+    def _func_if(self, condition: Any, then: Any, otherwise: Any) -> Any:
+        return otherwise if is_false(condition) else then
+
+
+def _norm_name(value: Any) -> str:
+    return " ".join(_as_text(value).split()).casefold()
+
+
+def is_false(value: Any) -> bool:
+    """JMESPath's notion of false: null, false, "", [], {} (0 is true)."""
+    return value is None or value is False or value == "" or value == [] or value == {}
+
+
+FUNCTIONS = MappingFunctions()
+_OPTIONS = jmespath.Options(custom_functions=FUNCTIONS)
+_INTERPRETER = jvis.TreeInterpreter(_OPTIONS)
+CUSTOM_FUNCTION_NAMES = tuple(sorted(
+    name for name in MappingFunctions.FUNCTION_TABLE if name not in jfun.Functions.FUNCTION_TABLE))
+FUNCTION_NAMES = tuple(sorted(MappingFunctions.FUNCTION_TABLE))
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A compiled JMESPath expression; ``evaluate`` raises ExpressionError, never anything else."""
+
+    source: str
+    ast: dict[str, Any] = field(repr=False)
+    fast: Callable[[Any], Any] | None = field(repr=False, default=None)
+
+    def evaluate(self, scope: dict[str, Any]) -> Any:
+        """The value of the expression over ``scope`` (order, store, event, pickup, vars...)."""
+        if self.fast is not None:
+            return self.fast(scope)
+        try:
+            return _INTERPRETER.visit(self.ast, scope)
+        except jexc.JMESPathError as exc:
+            raise ExpressionError(_explain(exc)) from None
+        except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError,
+                OverflowError, ArithmeticError) as exc:
+            raise ExpressionError(f"{type(exc).__name__}: {exc}") from None
+
+
+def _explain(exc: jexc.JMESPathError) -> str:
+    if isinstance(exc, jexc.JMESPathTypeError):
+        return (f"{exc.function_name}() got {exc.actual_type} {text_of(exc.current_value)[:40]!r}, "
+                f"expected {' or '.join(exc.expected_types)}")
+    return str(exc).splitlines()[0]
+
+
+def compile_expression(source: Any, roots: Iterable[str] = ROOT_NAMES,
+                       var_names: Iterable[str] | None = None) -> tuple[Expression | None, list[str]]:
+    """Parse and check ``source``; return the expression or None plus the problems found."""
+    if not isinstance(source, str) or not source.strip():
+        return None, [f"an expression must be a non-empty text, got {text_of(source)[:40]!r}"]
+    try:
+        parsed = jmespath.compile(source)
+    except jexc.JMESPathError as exc:
+        return None, [f"bad expression {source!r}: {_syntax_message(exc)}"]
+    ast = copy.deepcopy(parsed.parsed)  # jmespath caches parsed trees; the check below may rewrite ours
+    problems: list[str] = []
+    _check(ast, True, tuple(roots), None if var_names is None else set(var_names), problems)
+    if problems:
+        return None, [f"{p} in {source!r}" for p in dict.fromkeys(problems)]
+    return Expression(source, ast, _fast_path(ast)), []
+
+
+def _syntax_message(exc: jexc.JMESPathError) -> str:
+    msg = getattr(exc, "msg", None) or str(exc)
+    pos = getattr(exc, "lex_position", None)
+    token = getattr(exc, "token_value", None)
+    where = f" at position {pos}" if isinstance(pos, int) else ""
+    near = f" near {token!r}" if token not in (None, "") else ""
+    return f"{str(msg).splitlines()[0]}{where}{near}"
+
+
+def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_names: set[str] | None,
+           problems: list[str]) -> None:
+    kind = node["type"]
+    children = node.get("children", [])
+    if kind == "field" and at_root and node["value"] in _BARE_LITERALS:
+        # JMESPath reads a bare null/true/false as a field of that name (always null): store
+        # owners mean the literal, as the DESIGN's own example `order.cancelled_at != null` does.
+        literal = _BARE_LITERALS[node["value"]]
+        node.clear()
+        node.update({"type": "literal", "value": literal, "children": []})
+        return
+    if kind == "field":
+        if at_root and node["value"] not in roots:
+            problems.append(f"unknown name {node['value']!r} (expressions start with one of: "
+                            f"{', '.join(roots)})")
+        return
+    if kind == "subexpression":
+        first, rest = children[0], children[1:]
+        _check(first, at_root, roots, var_names, problems)
+        if (at_root and var_names is not None and first["type"] == "field" and first["value"] == "vars"
+                and rest and rest[0]["type"] == "field" and rest[0]["value"] not in var_names):
+            known = ", ".join(sorted(var_names)) or "none defined"
+            problems.append(f"unknown variable 'vars.{rest[0]['value']}' (known: {known})")
+        for child in rest:
+            _check(child, False, roots, var_names, problems)
+        return
+    if kind in ("index_expression", "projection", "value_projection", "filter_projection", "pipe"):
+        _check(children[0], at_root, roots, var_names, problems)
+        for child in children[1:]:
+            _check(child, False, roots, var_names, problems)
+        return
+    if kind == "expref":
+        for child in children:
+            _check(child, False, roots, var_names, problems)
+        return
+    if kind == "function_expression":
+        name = node["value"]
+        spec = MappingFunctions.FUNCTION_TABLE.get(name)
+        if spec is None:
+            problems.append(f"unknown function {name}() (known: {', '.join(FUNCTION_NAMES)})")
+        else:
+            signature = spec["signature"]
+            variadic = bool(signature) and signature[-1].get("variadic")
+            if (variadic and len(children) < len(signature)) or (not variadic and len(children) != len(signature)):
+                want = f"at least {len(signature)}" if variadic else str(len(signature))
+                problems.append(f"{name}() takes {want} argument(s), got {len(children)}")
+    # flatten, comparators, and/or/not, multiselects, key_val_pair, function arguments: same context
+    for child in children:
+        _check(child, at_root, roots, var_names, problems)
+
+
+def _fast_path(ast: dict[str, Any]) -> Callable[[Any], Any] | None:
+    """A plain-Python evaluator for ``a.b.c`` and ``a.b || c.d || 'x'``; None for anything else."""
+    chain = _path_of(ast)
+    if chain is not None:
+        return _path_getter(chain)
+    if ast["type"] == "or_expression":
+        options: list[Callable[[Any], Any]] = []
+        stack = [ast]
+        flat: list[dict[str, Any]] = []
+        while stack:  # a || b || c parses left-nested; flatten in order
+            node = stack.pop()
+            if node["type"] == "or_expression":
+                stack.extend(reversed(node["children"]))
+            else:
+                flat.append(node)
+        for node in flat:
+            chain = _path_of(node)
+            if chain is not None:
+                options.append(_path_getter(chain))
+            elif node["type"] == "literal":
+                options.append(_constant(node["value"]))
+            else:
+                return None
+
+        def first_true(scope: Any) -> Any:
+            got = None
+            for option in options:
+                got = option(scope)
+                if not is_false(got):
+                    return got
+            return got
+
+        return first_true
+    return None
+
+
+def _constant(value: Any) -> Callable[[Any], Any]:
+    return lambda scope: value
+
+
+def _path_of(node: dict[str, Any]) -> tuple[str, ...] | None:
+    if node["type"] == "field":
+        return (node["value"],)
+    if node["type"] == "subexpression" and all(c["type"] == "field" for c in node["children"]):
+        return tuple(c["value"] for c in node["children"])
+    return None
+
+
+def _path_getter(chain: tuple[str, ...]) -> Callable[[Any], Any]:
+    def get(scope: Any) -> Any:
+        value = scope
+        for key in chain:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    return get

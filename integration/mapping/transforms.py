@@ -1,0 +1,368 @@
+"""Named transforms of a rule's ``then:`` pipeline, with their load-time argument checks.
+
+A step is written as a name (``upper``) or a one-key object with its argument (``{max_bytes: 30}``).
+Each transform takes the value so far and returns the next one; a value it cannot honestly turn
+into what JNE takes raises ``Reject`` with a store-owner message, which the engine records as an
+error for the field (never garbage, never a traceback). Blank values pass through unchanged except
+for ``default`` and ``required``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from typing import Any
+
+import phonenumbers
+
+from integration.mapping.tables import LookupMiss, Table, normalise_key
+from integration.mapping.values import (
+    NotANumber,
+    decimal_text,
+    is_blank,
+    parse_decimal,
+    shown,
+    text_of,
+    whole_rupiah,
+)
+
+
+class Reject(Exception):
+    """The value cannot become what JNE takes; ``str()`` is the store-owner message."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One configured transform of a pipeline."""
+
+    name: str
+    arg: Any
+    fn: Callable[[Any, Any], Any]
+
+    def __call__(self, value: Any) -> Any:
+        return self.fn(value, self.arg)
+
+
+ArgParser = Callable[[Any, dict[str, Any], dict[str, Table]], Any]  # raises ValueError with a message
+
+
+@dataclass(frozen=True)
+class Transform:
+    """A named transform: its function, how its argument is checked, and a one-line summary."""
+
+    name: str
+    fn: Callable[[Any, Any], Any]
+    parse_arg: ArgParser
+    summary: str
+    extra_keys: tuple[str, ...] = ()
+
+
+def _text(value: Any, what: str = "text") -> str | None:
+    """The text of a scalar, None for blank; a list or object is refused, not stringified."""
+    if value is None:
+        return None
+    if isinstance(value, list | dict):
+        kind = "a list" if isinstance(value, list) else "an object"
+        raise Reject(f"got {kind} {shown(value)}, expected {what}")
+    return text_of(value)
+
+
+# -- text -------------------------------------------------------------------------------------
+
+def _upper(value: Any, _: Any) -> Any:
+    text = _text(value)
+    return text if text is None else text.upper()
+
+
+def _lower(value: Any, _: Any) -> Any:
+    text = _text(value)
+    return text if text is None else text.lower()
+
+
+def _trim(value: Any, _: Any) -> Any:
+    text = _text(value)
+    return text if text is None else " ".join(text.split())
+
+
+_KEEP_PUNCT = frozenset(".,-/#&()'")
+_LOOKALIKES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "'", "\u00b4": "'",
+                             "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+                             "\u2212": "-", "\u00a0": " ", "\u2044": "/"})
+
+
+def _strip_unsupported(value: Any, _: Any) -> Any:
+    text = _text(value)
+    if text is None:
+        return None
+    text = unicodedata.normalize("NFC", text).translate(_LOOKALIKES)
+    out = []
+    for ch in text:
+        if ch.isspace():
+            out.append(" ")
+        elif ch in _KEEP_PUNCT or ch == " ":
+            out.append(ch)
+        else:
+            cat = unicodedata.category(ch)
+            # Letters (accented too) and their combining marks, and decimal digits; not emoji,
+            # symbols, control or private-use characters, which JNE's forms garble or refuse.
+            if cat[0] in "LM" or cat == "Nd":
+                out.append(ch)
+    return " ".join("".join(out).split())
+
+
+def _max_bytes(value: Any, limit: int) -> Any:
+    text = _text(value)
+    if text is None:
+        return None
+    head = text[:limit]  # a character is at least one byte: never encode a huge string whole
+    data = head.encode("utf-8")
+    if len(data) <= limit and len(head) == len(text):
+        return text
+    return data[:limit].decode("utf-8", errors="ignore").rstrip()
+
+
+def _digits(value: Any, _: Any) -> Any:
+    text = _text(value)
+    return text if text is None else re.sub(r"[^0-9]", "", text)
+
+
+def _alnum_upper(value: Any, _: Any) -> Any:
+    text = _text(value)
+    if text is None:
+        return None
+    plain = unicodedata.normalize("NFKD", text).upper()
+    return re.sub(r"[^A-Z0-9]", "", plain)
+
+
+# -- phone ------------------------------------------------------------------------------------
+
+def _phone(value: Any, region: str) -> Any:
+    text = _text(value, "a phone number")
+    if text is None or not text.strip():
+        return None
+    if len(text) > 40:
+        raise Reject(f"{shown(text)} is not a phone number (too long)")
+    number = _parse_phone(text, region)
+    if number is None:
+        raise Reject(f"{shown(text)} is not a phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    candidates = [text]
+    compact = re.sub(r"[\s\-().]", "", text)
+    code = str(phonenumbers.country_code_for_region(region))
+    if compact.isdigit() and compact.startswith(code) and not compact.startswith("0"):
+        candidates.append("+" + compact)  # "6281..." is "+6281...", the plus was lost
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return number
+    return None
+
+
+# -- numbers ----------------------------------------------------------------------------------
+
+def _weight(value: Any, mode: str, grams: bool) -> Any:
+    if is_blank(value):
+        return None
+    unit = "grams" if grams else "kilograms"
+    try:
+        amount = parse_decimal(value)
+    except NotANumber as exc:
+        raise Reject(f"{shown(value)} is not a weight in {unit} ({exc})") from None
+    if amount < 0:
+        raise Reject(f"{shown(value)} is not a weight in {unit} (negative)")
+    kg = amount / 1000 if grams else amount
+    if mode == "ceil":
+        whole = max(Decimal(1), kg.to_integral_value(rounding=ROUND_CEILING))
+    elif mode == "round":
+        whole = max(Decimal(1), kg.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    else:
+        whole = kg.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+        if whole <= 0:
+            raise Reject(f"{shown(value)} {unit} is not above zero; JNE needs a weight")
+    if whole >= Decimal(10) ** 7:
+        raise Reject(f"{shown(value)} {unit} is more than JNE's NUMBER(10,3) holds")
+    return decimal_text(whole)
+
+
+def _grams_to_kg(value: Any, mode: str) -> Any:
+    return _weight(value, mode, grams=True)
+
+
+def _kg(value: Any, mode: str) -> Any:
+    return _weight(value, mode, grams=False)
+
+
+def _money(value: Any, _: Any) -> Any:
+    if is_blank(value):
+        return None
+    try:
+        amount = parse_decimal(value)
+    except NotANumber as exc:
+        raise Reject(f"{shown(value)} is not an amount of money ({exc})") from None
+    if abs(amount) >= Decimal(10) ** 15:
+        raise Reject(f"{shown(value)} is not a plausible amount of rupiah")
+    return decimal_text(whole_rupiah(amount))
+
+
+# -- blanks, tables, maps ---------------------------------------------------------------------
+
+def _default(value: Any, fallback: str) -> Any:
+    return fallback if is_blank(value) else value
+
+
+def _required(value: Any, _: Any) -> Any:
+    if is_blank(value):
+        raise Reject("no value (blank)")
+    return value
+
+
+def _lookup(value: Any, table: Table) -> Any:
+    if is_blank(value):
+        return None
+    try:
+        return table.lookup(value)
+    except LookupMiss as exc:
+        raise Reject(str(exc)) from None
+
+
+@dataclass(frozen=True)
+class InlineMap:
+    """The argument of ``map``: normalised key -> answer, and an optional default."""
+
+    entries: dict[str, str]
+    default: str | None
+    shown_keys: str
+
+
+def _map(value: Any, table: InlineMap) -> Any:
+    if is_blank(value):
+        return None
+    found = table.entries.get(normalise_key(_text(value)))
+    if found is not None:
+        return found
+    if table.default is not None:
+        return table.default
+    raise Reject(f"{shown(value)} is not in the map (known: {table.shown_keys})")
+
+
+# -- argument checks --------------------------------------------------------------------------
+
+def _no_arg(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> Any:
+    if arg is not None:
+        raise ValueError("takes no argument")
+    return None
+
+
+def _positive_int(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> int:
+    if isinstance(arg, bool) or not isinstance(arg, int) or arg < 1:
+        raise ValueError(f"needs a whole number of bytes above 0, got {text_of(arg)!r}")
+    return arg
+
+
+def _region(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> str:
+    region = "ID" if arg is None else text_of(arg).upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError(f"needs a country code such as ID, got {text_of(arg)!r}")
+    return region
+
+
+def _rounding(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> str:
+    mode = "ceil" if arg is None else text_of(arg)
+    if mode not in ("ceil", "round", "exact"):
+        raise ValueError(f"needs ceil, round or exact, got {text_of(arg)!r}")
+    return mode
+
+
+def _fallback(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> str:
+    if arg is None or isinstance(arg, list | dict) or is_blank(arg):
+        raise ValueError("needs the text to use when the value is blank, e.g. {default: '-'}")
+    return text_of(arg)
+
+
+def _table_name(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> Table:
+    if not isinstance(arg, str) or not arg.strip():
+        raise ValueError("needs a table name, e.g. {lookup: destinations}")
+    if arg not in tables:
+        known = ", ".join(sorted(tables)) or "none declared under tables:"
+        raise ValueError(f"unknown table {arg!r} (known: {known})")
+    return tables[arg]
+
+
+def _inline_map(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> InlineMap:
+    if not isinstance(arg, dict) or not arg:
+        raise ValueError("needs entries, e.g. {map: {JK: DKI JAKARTA}}")
+    entries: dict[str, str] = {}
+    for key, answer in arg.items():
+        if isinstance(answer, list | dict) or answer is None:
+            raise ValueError(f"entry {text_of(key)!r} needs a text answer")
+        entries[normalise_key(key)] = text_of(answer)
+    fallback = extra.get("default")
+    if isinstance(fallback, list | dict):
+        raise ValueError("default: needs a text")
+    keys = ", ".join(text_of(k) for k in list(arg)[:12]) + (", ..." if len(arg) > 12 else "")
+    return InlineMap(entries, None if fallback is None else text_of(fallback), keys)
+
+
+TRANSFORMS: dict[str, Transform] = {t.name: t for t in (
+    Transform("upper", _upper, _no_arg, "UPPER CASE"),
+    Transform("lower", _lower, _no_arg, "lower case"),
+    Transform("trim", _trim, _no_arg, "remove outer spaces and collapse inner runs of spaces"),
+    Transform("strip_unsupported", _strip_unsupported, _no_arg,
+              "drop characters JNE cannot take (emoji, symbols, control characters); keep letters, "
+              "digits, spaces and . , - / # & ( ) '"),
+    Transform("max_bytes", _max_bytes, _positive_int, "cut to N UTF-8 bytes on a character boundary"),
+    Transform("digits", _digits, _no_arg, "keep the digits 0-9 only"),
+    Transform("alnum_upper", _alnum_upper, _no_arg, "keep A-Z and 0-9 only, upper case"),
+    Transform("phone", _phone, _region, "a phone number in +62... form (argument: country, default ID)"),
+    Transform("grams_to_kg", _grams_to_kg, _rounding, "grams to kilograms: ceil (default), round or exact"),
+    Transform("kg", _kg, _rounding, "a weight already in kilograms: ceil (default), round or exact"),
+    Transform("money", _money, _no_arg, "an amount to whole rupiah (half up), e.g. '185000.00' -> 185000"),
+    Transform("default", _default, _fallback, "use this text when the value is blank"),
+    Transform("required", _required, _no_arg, "a blank value is an error"),
+    Transform("lookup", _lookup, _table_name, "look the value up in a CSV table"),
+    Transform("map", _map, _inline_map, "look the value up in an inline list of entries", ("default",)),
+)}
+
+
+def build_step(spec: Any, tables: dict[str, Table]) -> tuple[Step | None, str | None]:
+    """Turn one ``then:`` item into a Step, or None and the problem."""
+    if isinstance(spec, str):
+        name, arg, extra = spec.strip(), None, {}
+    elif isinstance(spec, dict) and spec:
+        name = next(iter(spec))
+        if not isinstance(name, str):
+            return None, f"a step needs a transform name, got {text_of(name)!r}"
+        arg, extra = spec[name], {k: v for k, v in spec.items() if k != name}
+    else:
+        return None, ("a step is a transform name or {name: argument}, got "
+                      f"{text_of(spec)[:40]!r}")
+    transform = TRANSFORMS.get(name)
+    if transform is None:
+        return None, f"unknown transform {name!r} (known: {', '.join(TRANSFORMS)})"
+    unknown = [k for k in extra if k not in transform.extra_keys]
+    if unknown:
+        return None, (f"{name}: unexpected key(s) {', '.join(repr(text_of(k)) for k in unknown)} in one step "
+                      "(write each transform as its own list item)")
+    try:
+        parsed = transform.parse_arg(arg, extra, tables)
+    except ValueError as exc:
+        return None, f"{name}: {exc}"
+    return Step(name, parsed, transform.fn), None
+
+
+def run_pipeline(value: Any, steps: tuple[Step, ...]) -> Any:
+    """Apply the steps in order; raises Reject from the first step that refuses the value."""
+    for step in steps:
+        value = step(value)
+    return value
+
+

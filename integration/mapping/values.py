@@ -1,0 +1,122 @@
+"""Small value helpers shared by expressions, transforms and rules: text forms, blanks, money."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+_SHOWN_MAX = 60  # characters of a value quoted in a message; huge strings must not flood the ledger
+
+
+def is_blank(value: Any) -> bool:
+    """True for null, "", whitespace-only text, [] and {}: what JNE would call an empty parameter."""
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list | dict | tuple):
+        return not value
+    return False
+
+
+def text_of(value: Any) -> str:
+    """The text form of a JSON value: numbers without a spurious '.0', JSON for lists and objects."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        return decimal_text(Decimal(repr(value)))
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError):
+        return str(type(value).__name__)
+
+
+def decimal_text(value: Decimal) -> str:
+    """A plain decimal string, never exponent notation: 185000, 1.35."""
+    if not value.is_finite():
+        return str(value)
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return format(value.normalize(), "f")
+
+
+def shown(value: Any) -> str:
+    """A value quoted for a store-owner message, shortened when long."""
+    text = text_of(value)
+    if len(text) > _SHOWN_MAX:
+        text = text[:_SHOWN_MAX] + f"... ({len(text)} characters)"
+    return repr(text)
+
+
+_PLAIN_NUMBER = re.compile(r"^[-+]?(\d+(\.\d+)?|\.\d+)$")
+_ID_GROUPED = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+(,\d+)?$")      # 1.185.000 or 185.000,50
+_EN_GROUPED = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")      # 1,185,000 or 185,000.50
+_COMMA_DECIMAL = re.compile(r"^[-+]?\d+,\d{1,2}$")                # 185000,50
+
+
+class NotANumber(ValueError):
+    """A value that is not a number a person would recognise; ``str()`` says why."""
+
+
+def parse_decimal(value: Any) -> Decimal:
+    """Read a JSON number or a numeric text as Decimal (never through float arithmetic).
+
+    Accepts "185000.00", 185000, 185000.5, "Rp 185.000,00", "1,185,000.00". Text that could be read
+    two ways ("185.000" or "185,000": thousands or decimals?) is refused rather than guessed.
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, list | dict):
+        raise NotANumber("not a number")
+    if isinstance(value, int | Decimal):
+        number = Decimal(value)
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotANumber("not a finite number")
+        number = Decimal(repr(value))
+    elif isinstance(value, str):
+        number = _parse_text(value)
+    else:
+        raise NotANumber("not a number")
+    if not number.is_finite():
+        raise NotANumber("not a finite number")
+    return number
+
+
+def _parse_text(value: str) -> Decimal:
+    text = value.strip()
+    text = re.sub(r"^(?i:rp|idr)\.?\s*", "", text).replace(" ", "")
+    if len(text) > 40:
+        raise NotANumber("too long to be an amount")
+    if re.fullmatch(r"[-+]?\d{1,3}[.,]\d{3}", text):
+        raise NotANumber("ambiguous: write 185000 or 185000.00")
+    if _PLAIN_NUMBER.match(text):
+        cleaned = text
+    elif _ID_GROUPED.match(text):
+        cleaned = text.replace(".", "").replace(",", ".")
+    elif _EN_GROUPED.match(text):
+        cleaned = text.replace(",", "")
+    elif _COMMA_DECIMAL.match(text):
+        cleaned = text.replace(",", ".")
+    else:
+        raise NotANumber("not a number")
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        raise NotANumber("not a number") from None
+
+
+def whole_rupiah(value: Decimal) -> Decimal:
+    """Round to whole rupiah, half up (JNE takes integer amounts)."""
+    return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
