@@ -1,9 +1,9 @@
 """The address rule: spread the receiver's address parts over JNE's address lines without losing any.
 
-JNE takes three address lines of at most 85 bytes. The parts (address1, address2, district,
-company...) go one per line when they fit; otherwise neighbouring parts share a line (joined by
-", "); otherwise the words are packed line by line, and a single word longer than a line is split
-hard. Nothing is silently dropped: an address that still does not fit is an error with its size.
+JNE takes three address lines of at most 85 bytes. Each part (address1, address2, company...)
+starts a new line and a long part wraps at a word boundary, like the checkout form; when that
+needs too many lines, short neighbouring parts share a line (joined by ", "); failing that, the
+words are packed as tightly as they go, and a single word longer than a line is split hard. Nothing is silently dropped: an address that still does not fit is an error with its size.
 """
 
 from __future__ import annotations
@@ -45,12 +45,16 @@ def spread(parts: list[str], lines: int, max_bytes: int) -> list[str]:
     parts = distinct_parts(parts)
     if not parts:
         return []
-    if len(parts) <= lines and all(_size(p) <= max_bytes for p in parts):
-        return parts
+    # 1. each part starts a line; a long part wraps at word boundaries (reads like the checkout form)
+    own_lines = [line for part in parts for line in _pack_words(part.split(), max_bytes)]
+    if len(own_lines) <= lines:
+        return own_lines
+    # 2. short neighbouring parts share a line, ", " between them
     if all(_size(p) <= max_bytes for p in parts):
-        joined = _pack(parts, max_bytes, ", ")
-        if len(joined) <= lines:
-            return joined
+        shared = _pack(parts, max_bytes, ", ")
+        if len(shared) <= lines:
+            return shared
+    # 3. every word packed as tightly as it goes
     words: list[str] = []
     for index, part in enumerate(parts):
         part_words = part.split()

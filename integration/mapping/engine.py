@@ -196,7 +196,7 @@ class Mapping:
     def _address(self, scope: dict[str, Any], values: dict[str, str], fail: Any) -> None:
         rule = self.address
         assert rule is not None
-        first = rule.into[0]
+        first = _error_key(rule.into)
         parts: list[str] = []
         for expression in rule.parts:
             try:
@@ -256,3 +256,9 @@ class Mapping:
         for key, messages in problems.items():
             for message in messages:
                 fail(key, message, rule.origin)
+
+
+def _error_key(into: tuple[str, ...]) -> str:
+    """Where address problems are reported: RECEIVER_ADDR for RECEIVER_ADDR1..3 (no single line is wrong)."""
+    stems = {name.rstrip("0123456789") for name in into}
+    return stems.pop() if len(stems) == 1 else into[0]

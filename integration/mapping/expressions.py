@@ -222,12 +222,33 @@ def compile_expression(source: Any, roots: Iterable[str] = ROOT_NAMES,
         parsed = jmespath.compile(source)
     except jexc.JMESPathError as exc:
         return None, [f"bad expression {source!r}: {_syntax_message(exc)}"]
-    ast = copy.deepcopy(parsed.parsed)  # jmespath caches parsed trees; the check below may rewrite ours
+    ast = _hoist_not(copy.deepcopy(parsed.parsed))  # jmespath caches parsed trees: rewrite a copy
     problems: list[str] = []
     _check(ast, True, tuple(roots), None if var_names is None else set(var_names), problems)
     if problems:
         return None, [f"{p} in {source!r}" for p in dict.fromkeys(problems)]
     return Expression(source, ast, _fast_path(ast)), []
+
+
+_LEFT_FIRST = ("subexpression", "index_expression", "projection", "value_projection", "filter_projection",
+               "flatten")
+
+
+def _hoist_not(node: dict[str, Any]) -> dict[str, Any]:
+    """Read ``!order.test`` as ``!(order.test)``.
+
+    Plain JMESPath binds ``!`` tighter than ``.``, so ``!order.test`` is ``(!order).test``: a field
+    of a boolean, always null. Nobody means that; every store owner means the negated path.
+    """
+    children = node.get("children") or []
+    for index, child in enumerate(children):
+        if isinstance(child, dict):
+            children[index] = _hoist_not(child)
+    if node.get("type") in _LEFT_FIRST and children and children[0].get("type") == "not_expression":
+        inner = dict(node)
+        inner["children"] = [children[0]["children"][0], *children[1:]]
+        return {"type": "not_expression", "children": [inner]}
+    return node
 
 
 def _syntax_message(exc: jexc.JMESPathError) -> str:
