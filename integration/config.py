@@ -188,7 +188,9 @@ _STORE_SCHEMA = {
         "item_type": {**_text, "allowed": ["1", "2", "3", "4", "5"], "default": "1"},
         "npwp": {**_text, "default": ""},
     }},
-    "jne": {"type": "dict", "schema": _JNE_SCHEMA},
+    # a store's own account: any key it leaves out comes from the top-level jne block
+    "jne": {"type": "dict", "schema": {k: {kk: vv for kk, vv in rule.items() if kk != "required"}
+                                       for k, rule in _JNE_SCHEMA.items()}},
 }
 
 _SCHEMA = {
