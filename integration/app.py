@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from integration import ledger, metrics, webhooks
 from integration.config import Config, load_config
-from integration.logging_setup import install_redaction
+from integration.logging_setup import default_logging, install_redaction
 from integration.webhooks.intake import Intake
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ def create_app(config: Config | str | os.PathLike[str] | None = None) -> Flask:
     own ``--config`` is its settings file, so argv is never read.)
     """
     cfg = config if isinstance(config, Config) else load_config(config)
+    default_logging()
     install_redaction(cfg.secrets())
 
     app = Flask(__name__)
@@ -68,7 +69,7 @@ class _Schema:
     entirely; starting anyway and answering 503 until the tables exist recovers by itself.
     """
 
-    RETRY_S = 2.0
+    RETRY_S = 1.0
 
     def __init__(self, engine):
         self.engine = engine

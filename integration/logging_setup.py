@@ -93,6 +93,12 @@ def install_redaction(secrets: Iterable[str]) -> RedactSecrets:
     return REDACTOR
 
 
+def default_logging(level: int = logging.INFO) -> None:
+    """Log to stderr with times when nothing set logging up (gunicorn imports the app bare)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
+
+
 def _current_handlers() -> list[logging.Handler]:
     loggers = [logging.getLogger()]
     loggers += [lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
