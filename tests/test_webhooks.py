@@ -12,6 +12,7 @@ import os
 import shutil
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import requests
@@ -350,3 +351,27 @@ def test_started_while_postgresql_is_down_recovers_by_itself(served_app, tmp_pat
         _assert_available(served, body, "later")
     finally:
         proxy.stop()
+
+
+FIXTURE_ORDERS = sorted((Path(__file__).parent / "fixtures" / "orders").glob("*/*.json"))
+
+
+def test_every_fixture_order_is_accepted_with_its_id_number_and_time(served_app, tmp_path, database_url):
+    served = served_app(write_config(tmp_path, database_url))  # the default limit: 20 line items fit
+    sent = {}
+    for path in FIXTURE_ORDERS:
+        fixture = json.loads(path.read_text(encoding="utf-8"))
+        platform, order, topic = path.parent.name, fixture["order"], fixture["topic"]
+        body = json.dumps(order, ensure_ascii=False).encode("utf-8")
+        headers = shopify(body, topic=topic) if platform == "shopify" else woo(body, topic=topic)
+        r = post(served, platform, body, headers)
+        assert (r.status_code, r.json()["status"]) == (200, "accepted"), path.name
+        if platform == "shopify":
+            sent[str(order["id"])] = (order["name"], datetime.fromisoformat(order["updated_at"]))
+        else:
+            sent[str(order["id"])] = (order["number"],
+                                      datetime.fromisoformat(order["date_modified_gmt"]).replace(tzinfo=UTC))
+    got = {row["order_ref"]: (row["order_number"], row["order_updated_at"]) for row in inbox(served)}
+    assert got == sent  # the last delivery per order, on both sides
+    assert served.deliveries() == len(FIXTURE_ORDERS)
+    assert served.shipments() == len(sent)  # two fixtures are one order under two topics
