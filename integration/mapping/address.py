@@ -49,9 +49,10 @@ def spread(parts: list[str], lines: int, max_bytes: int) -> list[str]:
     own_lines = [line for part in parts for line in _pack_words(part.split(), max_bytes)]
     if len(own_lines) <= lines:
         return own_lines
-    # 2. short neighbouring parts share a line, ", " between them
+    # 2. short neighbouring parts share a line, ", " between them; the smallest pairs first, so
+    #    address1 keeps its own line when it can
     if all(_size(p) <= max_bytes for p in parts):
-        shared = _pack(parts, max_bytes, ", ")
+        shared = _merge_smallest(parts, lines, max_bytes)
         if len(shared) <= lines:
             return shared
     # 3. every word packed as tightly as it goes
@@ -70,13 +71,15 @@ def spread(parts: list[str], lines: int, max_bytes: int) -> list[str]:
     return packed
 
 
-def _pack(items: list[str], max_bytes: int, separator: str) -> list[str]:
-    out: list[str] = []
-    for item in items:
-        if out and _size(out[-1]) + _size(separator) + _size(item) <= max_bytes:
-            out[-1] = out[-1] + separator + item
-        else:
-            out.append(item)
+def _merge_smallest(parts: list[str], lines: int, max_bytes: int) -> list[str]:
+    out = list(parts)
+    while len(out) > lines:
+        pairs = [(_size(out[i]) + _size(out[i + 1]), i) for i in range(len(out) - 1)
+                 if _size(out[i]) + 2 + _size(out[i + 1]) <= max_bytes]
+        if not pairs:
+            break
+        _, i = min(pairs, key=lambda pair: (pair[0], -pair[1]))  # ties: merge towards the end
+        out[i:i + 2] = [f"{out[i]}, {out[i + 1]}"]
     return out
 
 

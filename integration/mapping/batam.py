@@ -27,6 +27,7 @@ from integration.mapping.values import (
 )
 
 OUTPUTS = ("HS_CODE", "TAX_VALUE", "ITEM_TYPE", "NPWP")
+_IMPLAUSIBLE = Decimal(10) ** 15  # rupiah: far above any parcel, far below Decimal's precision
 _HS_CODE = re.compile(r"^\d{4}(\.?\d{1,4}){0,4}$")
 
 
@@ -149,7 +150,7 @@ def _hs_code(rule: BatamRule, scope: dict[str, Any]) -> str | list[str]:
         except NotANumber:
             problems.append(f"line {label} has no numeric price and quantity")
             continue
-        if qty <= 0 or price < 0:
+        if qty <= 0 or price < 0 or price * qty >= _IMPLAUSIBLE:
             problems.append(f"line {label} has quantity {decimal_text(qty)} and price {decimal_text(price)}")
             continue
         group = groups.setdefault(code, [Decimal(0), Decimal(0), []])

@@ -97,6 +97,7 @@ class Mapping:
     cod: cod_rule.CodRule | None = None
     batam: batam_rule.BatamRule | None = None
     tables: dict[str, Any] = field(default_factory=dict, repr=False)
+    uses_pickup: bool = True
 
     def apply(self, order: Any, store: Any, event: Any, now: datetime) -> MappingResult:
         """Map one order; never raises (every problem is an entry in ``errors``)."""
@@ -118,7 +119,8 @@ class Mapping:
         store = store if isinstance(store, dict) else {}
         event = event if isinstance(event, dict) else {}
         scope: dict[str, Any] = {"order": order, "store": store, "event": event, "pickup": {}, "vars": {}}
-        self._slot(scope, now, fail)
+        if self.uses_pickup:
+            self._slot(scope, now, fail)
 
         variables: dict[str, Any] = {}
         scope["vars"] = variables

@@ -10,6 +10,7 @@ fallback chains of them skip the interpreter entirely, because most rules are ex
 from __future__ import annotations
 
 import copy
+import difflib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -192,6 +193,7 @@ class Expression:
     source: str
     ast: dict[str, Any] = field(repr=False)
     fast: Callable[[Any], Any] | None = field(repr=False, default=None)
+    roots: frozenset[str] = field(repr=False, default=frozenset())  # order, store, pickup... it reads
 
     def evaluate(self, scope: dict[str, Any]) -> Any:
         """The value of the expression over ``scope`` (order, store, event, pickup, vars...)."""
@@ -224,10 +226,11 @@ def compile_expression(source: Any, roots: Iterable[str] = ROOT_NAMES,
         return None, [f"bad expression {source!r}: {_syntax_message(exc)}"]
     ast = _hoist_not(copy.deepcopy(parsed.parsed))  # jmespath caches parsed trees: rewrite a copy
     problems: list[str] = []
-    _check(ast, True, tuple(roots), None if var_names is None else set(var_names), problems)
+    used: set[str] = set()
+    _check(ast, True, tuple(roots), None if var_names is None else set(var_names), problems, used)
     if problems:
         return None, [f"{p} in {source!r}" for p in dict.fromkeys(problems)]
-    return Expression(source, ast, _fast_path(ast)), []
+    return Expression(source, ast, _fast_path(ast), frozenset(used)), []
 
 
 _LEFT_FIRST = ("subexpression", "index_expression", "projection", "value_projection", "filter_projection",
@@ -261,7 +264,7 @@ def _syntax_message(exc: jexc.JMESPathError) -> str:
 
 
 def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_names: set[str] | None,
-           problems: list[str]) -> None:
+           problems: list[str], used: set[str]) -> None:
     kind = node["type"]
     children = node.get("children", [])
     if kind == "field" and at_root and node["value"] in _BARE_LITERALS:
@@ -272,34 +275,40 @@ def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_name
         node.update({"type": "literal", "value": literal, "children": []})
         return
     if kind == "field":
+        if at_root:
+            used.add(node["value"])
         if at_root and node["value"] not in roots:
-            problems.append(f"unknown name {node['value']!r} (expressions start with one of: "
+            close = difflib.get_close_matches(node["value"], roots, n=1, cutoff=0.6)
+            hint = f", did you mean {close[0]!r}?" if close else ""
+            problems.append(f"unknown name {node['value']!r}{hint} (expressions start with one of: "
                             f"{', '.join(roots)})")
         return
     if kind == "subexpression":
         first, rest = children[0], children[1:]
-        _check(first, at_root, roots, var_names, problems)
+        _check(first, at_root, roots, var_names, problems, used)
         if (at_root and var_names is not None and first["type"] == "field" and first["value"] == "vars"
                 and rest and rest[0]["type"] == "field" and rest[0]["value"] not in var_names):
             known = ", ".join(sorted(var_names)) or "none defined"
             problems.append(f"unknown variable 'vars.{rest[0]['value']}' (known: {known})")
         for child in rest:
-            _check(child, False, roots, var_names, problems)
+            _check(child, False, roots, var_names, problems, used)
         return
     if kind in ("index_expression", "projection", "value_projection", "filter_projection", "pipe"):
-        _check(children[0], at_root, roots, var_names, problems)
+        _check(children[0], at_root, roots, var_names, problems, used)
         for child in children[1:]:
-            _check(child, False, roots, var_names, problems)
+            _check(child, False, roots, var_names, problems, used)
         return
     if kind == "expref":
         for child in children:
-            _check(child, False, roots, var_names, problems)
+            _check(child, False, roots, var_names, problems, used)
         return
     if kind == "function_expression":
         name = node["value"]
         spec = MappingFunctions.FUNCTION_TABLE.get(name)
         if spec is None:
-            problems.append(f"unknown function {name}() (known: {', '.join(FUNCTION_NAMES)})")
+            close = difflib.get_close_matches(name, FUNCTION_NAMES, n=1, cutoff=0.6)
+            hint = f", did you mean {close[0]}()?" if close else ""
+            problems.append(f"unknown function {name}(){hint} (known: {', '.join(FUNCTION_NAMES)})")
         else:
             signature = spec["signature"]
             variadic = bool(signature) and signature[-1].get("variadic")
@@ -308,7 +317,7 @@ def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_name
                 problems.append(f"{name}() takes {want} argument(s), got {len(children)}")
     # flatten, comparators, and/or/not, multiselects, key_val_pair, function arguments: same context
     for child in children:
-        _check(child, at_root, roots, var_names, problems)
+        _check(child, at_root, roots, var_names, problems, used)
 
 
 def _fast_path(ast: dict[str, Any]) -> Callable[[Any], Any] | None:

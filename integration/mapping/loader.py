@@ -81,6 +81,7 @@ class _Loader:
         self.table_overrides = tables
         self.problems: list[str] = []
         self.doc = _Doc({})
+        self.uses_pickup = False  # any expression reads pickup.*: only then is the slot computed
 
     # -- reporting ------------------------------------------------------------------------------
 
@@ -224,11 +225,14 @@ class _Loader:
         if self.problems:
             return None
         return Mapping(path=self.path, platform=platform, vars=tuple(var_rules), fields=tuple(field_rules),
-                       trigger=trigger, pickup=pickup, address=address, cod=cod, batam=batam, tables=tables)
+                       trigger=trigger, pickup=pickup, address=address, cod=cod, batam=batam, tables=tables,
+                       uses_pickup=self.uses_pickup or pickup is not None)
 
     def _expression(self, path: KeyPath, rule: str, source: Any, var_names: tuple[str, ...],
                     roots: tuple[str, ...] = ROOT_NAMES) -> Expression | None:
         expression, problems = compile_expression(source, roots, var_names)
+        if expression is not None and "pickup" in expression.roots:
+            self.uses_pickup = True
         for message in problems:
             if isinstance(source, str) and _NAME.match(source.strip()) and message.startswith("unknown name"):
                 message += f"; for a fixed text write {{const: {source.strip()}}}"

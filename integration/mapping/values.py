@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from typing import Any
 
+# Enough digits that quantizing any amount a parser lets through cannot fail (the default 28 can).
+_CONTEXT = Context(prec=100)
 _SHOWN_MAX = 60  # characters of a value quoted in a message; huge strings must not flood the ledger
 
 
@@ -49,8 +51,8 @@ def decimal_text(value: Decimal) -> str:
     if not value.is_finite():
         return str(value)
     if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return format(value.normalize(), "f")
+        return str(value.quantize(Decimal(1), context=_CONTEXT))
+    return format(value.normalize(_CONTEXT), "f")
 
 
 def shown(value: Any) -> str:
@@ -119,4 +121,4 @@ def _parse_text(value: str) -> Decimal:
 
 def whole_rupiah(value: Decimal) -> Decimal:
     """Round to whole rupiah, half up (JNE takes integer amounts)."""
-    return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return value.quantize(Decimal(1), rounding=ROUND_HALF_UP, context=_CONTEXT)
