@@ -97,6 +97,7 @@ def default_logging(level: int = logging.INFO) -> None:
     """Log to stderr with times when nothing set logging up (gunicorn imports the app bare)."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # ten lines per process
 
 
 def _current_handlers() -> list[logging.Handler]:

@@ -1,7 +1,8 @@
 """Serve the real web app on a loopback port: config files, servers, row counts, a TCP proxy.
 
-Test modules load the fixtures with ``pytest_plugins = ["app_helpers"]`` and import the plain
-helpers by name:
+Test modules bind the fixture by name (``served_app = app_helpers.served_app``; a
+``pytest_plugins`` entry would work too but warns that the module was imported before pytest could
+rewrite its asserts) and import the plain helpers by name:
 
 - ``served_app(config) -> ServedApp``: ``create_app`` on a real port. ``config`` is a Config, a path
   to an integration.yaml, or None for the built-in demo (on ``demo_database_url``, see below).

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import app_helpers
 import pytest
 import requests
 from app_helpers import (
@@ -25,7 +26,7 @@ from integration import ledger
 from integration.app import create_app
 from integration.config import load_config
 
-pytest_plugins = ["app_helpers"]
+served_app = app_helpers.served_app  # the fixture, used by name in this module
 
 SECRETS = (SHOPIFY_SECRET, WOO_SECRET, JNE_API_KEY)
 

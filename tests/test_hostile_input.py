@@ -15,13 +15,14 @@ import json
 import socket
 from typing import Any
 
+import app_helpers
 import pytest
 import requests
 from app_helpers import SHOPIFY_SECRET, SHOPIFY_SHOP, WOO_SECRET, WOO_SOURCE, example, write_config
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-pytest_plugins = ["app_helpers"]
+served_app = app_helpers.served_app  # the fixture, used by name in this module
 
 LIMIT = 4096
 EXAMPLE_BODY = example("shopify_cod")[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import app_helpers
 import requests
 from app_helpers import (
     SHOPIFY_SECRET,
@@ -22,7 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from integration import metrics
 
-pytest_plugins = ["app_helpers"]
+served_app = app_helpers.served_app  # the fixture, used by name in this module
 
 
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import app_helpers
 import pytest
 import requests
 import sqlalchemy as sa
@@ -31,7 +32,7 @@ from fixtures.sign import shopify_headers, woocommerce_headers
 
 from integration import ledger
 
-pytest_plugins = ["app_helpers"]
+served_app = app_helpers.served_app  # the fixture, used by name in this module
 
 LIMIT = 16 * 1024  # small, so oversized bodies are cheap; the examples are about 6 KB
 
