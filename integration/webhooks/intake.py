@@ -39,7 +39,7 @@ from typing import Any
 
 from flask import Response, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from integration import ledger
 from integration.config import Config, Store
@@ -110,6 +110,8 @@ def receive(platform: Platform) -> Response:
     except RequestEntityTooLarge:
         _drain()
         answer = Answer(413, "too_large", {"error": "body too large"})
+    except ClientDisconnected:  # shorter than its Content-Length, or broken chunked encoding
+        answer = Answer(400, "bad_request", {"error": "body incomplete"})
     DELIVERIES.labels(store=store.id if store else UNKNOWN_STORE,
                       topic=topic if topic in platform.order_topics else OTHER_TOPIC,
                       outcome=answer.outcome).inc()
