@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -185,7 +186,27 @@ def make_engine(database_url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
+# One lock per SQLite engine: threads of one process queue here for the single write lock, and
+# are woken at once when it is free, instead of sleeping in SQLite's busy handler (which backs off
+# up to 100 ms per try and made a 16-thread worker spend most of its time asleep).
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction; on SQLite the process's writers take turns before BEGIN IMMEDIATE."""
+    lock = _SQLITE_WRITE_LOCKS.get(engine)
+    if lock is None:
+        with engine.begin() as conn:
+            yield conn
+        return
+    with lock, engine.begin() as conn:
+        yield conn
+
+
 def _setup_sqlite(engine: Engine) -> None:
+    _SQLITE_WRITE_LOCKS[engine] = threading.Lock()
+
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from pysqlite so "begin" below decides how to BEGIN.
@@ -231,7 +252,7 @@ def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest migration (``jne-integration db upgrade``); idempotent, race-safe."""
     from alembic import command
 
-    with _upgrade_lock, engine.begin() as conn:
+    with _upgrade_lock, _writing(engine) as conn:
         # One transaction for the whole upgrade: on SQLite BEGIN IMMEDIATE serialises racing
         # processes, on PostgreSQL an advisory lock does; the loser then finds the head applied.
         if conn.dialect.name == "postgresql":
@@ -279,7 +300,7 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
 
 def ingest(engine: Engine, delivery: Delivery) -> str:
     """Store one delivery and upsert its order's shipment in one transaction: 'stored' | 'duplicate' | 'ignored'."""
-    with engine.begin() as conn:
+    with _writing(engine) as conn:
         return ingest_in(conn, delivery)
 
 
@@ -454,7 +475,7 @@ def replay(engine: Engine, store: str, order: str) -> dict[str, Any]:
     """
     now = utcnow()
     s = shipments
-    with engine.begin() as conn:
+    with _writing(engine) as conn:
         row = _find_row(conn, store, order)
         if row is None:
             raise ReplayError(f"no order {order!r} in store {store!r} (use the order id, the order "
@@ -488,7 +509,7 @@ def replay_status(engine: Engine, status: str, store: str | None = None) -> int:
     now = utcnow()
     s = shipments
     cond = [s.c.status == status] + ([s.c.store_id == store] if store is not None else [])
-    with engine.begin() as conn:
+    with _writing(engine) as conn:
         if status == "blocked":
             keys = conn.execute(sa.select(s.c.account_key).where(*cond).distinct()).scalars().all()
             for key in keys:
@@ -542,7 +563,7 @@ def claim(engine: Engine, worker_id: str, now: datetime, lease_s: float, limit: 
             .returning(s.c.id, s.c.store_id, s.c.order_ref, s.c.order_number, s.c.topic,
                        s.c.snapshot_version, s.c.delivery_id, s.c.jne_order_id, s.c.attempts,
                        s.c.budget_used, s.c.budget_since, s.c.account_key))
-    with engine.begin() as conn:
+    with _writing(engine) as conn:
         rows = conn.execute(stmt).all()
         if not rows:
             return []
@@ -588,21 +609,22 @@ def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: s
     lease was taken over by another worker).
     """
     s, a = shipments, attempts_log
-    with engine.begin() as conn:
-        if conn.execute(sa.select(account_blocks.c.account_key)
-                        .where(account_blocks.c.account_key == account_key)).first() is not None:
-            return "blocked"
-        until = now + timedelta(seconds=lease_s)
+    blocked = sa.exists().where(account_blocks.c.account_key == account_key)
+    until = now + timedelta(seconds=lease_s)
+    with _writing(engine) as conn:
+        # One statement: still ours, still queued, account not blocked (by any process).
         got = conn.execute(
-            sa.update(s).where(s.c.id == claim_.id, s.c.lease_owner == worker_id, s.c.status == "queued")
+            sa.update(s).where(s.c.id == claim_.id, s.c.lease_owner == worker_id, s.c.status == "queued",
+                               ~blocked)
             .values(jne_order_id=jne_order_id, account_key=account_key, attempts=s.c.attempts + 1,
                     budget_used=s.c.budget_used + 1,
                     budget_since=sa.func.coalesce(s.c.budget_since, now),
                     lease_until=until, next_attempt_at=until, updated_at=now)
-            .returning(s.c.budget_used, s.c.budget_since)).first()
+            .returning(s.c.attempts, s.c.budget_used, s.c.budget_since)).first()
         if got is None:
-            return "lost"
-        sent_before = conn.execute(
+            return "blocked" if conn.execute(sa.select(blocked)).scalar() else "lost"
+        # attempts counts every call ever begun for this row, so 1 means no earlier attempt rows.
+        sent_before = got.attempts > 1 and conn.execute(
             sa.select(a.c.id).where(a.c.shipment_id == claim_.id, a.c.jne_order_id == jne_order_id,
                                     a.c.outcome.in_(MAY_HAVE_BOOKED)).limit(1)).first() is not None
         attempt_id = conn.execute(sa.insert(a).values(
@@ -612,20 +634,38 @@ def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: s
     return Attempt(attempt_id, sent_before, got.budget_used, got.budget_since)
 
 
-def end_attempt(engine: Engine, attempt_id: int, outcome: str, duration_s: float | None,
-                http_status: int | None, reason: str | None, reply: str | None) -> None:
-    """Record how one JNE call ended (the attempts log's row written by :func:`begin_attempt`)."""
-    with engine.begin() as conn:
-        conn.execute(sa.update(attempts_log).where(attempts_log.c.id == attempt_id).values(
-            outcome=outcome, duration_s=duration_s, http_status=http_status,
-            reason=(reason or None) and reason[:REPLY_MAX_CHARS],
-            reply=(reply or None) and reply[:REPLY_MAX_CHARS]))
+@dataclass(frozen=True)
+class AttemptResult:
+    """How one JNE call ended, for the attempts log row written by :func:`begin_attempt`."""
+
+    id: int
+    outcome: str
+    duration_s: float | None
+    http_status: int | None
+    reason: str | None
+    reply: str | None
+
+
+def _end_attempt(conn: Connection, result: AttemptResult | None) -> None:
+    if result is None:
+        return
+    conn.execute(sa.update(attempts_log).where(attempts_log.c.id == result.id).values(
+        outcome=result.outcome, duration_s=result.duration_s, http_status=result.http_status,
+        reason=(result.reason or None) and result.reason[:REPLY_MAX_CHARS],
+        reply=(result.reply or None) and result.reply[:REPLY_MAX_CHARS]))
+
+
+def end_attempt(engine: Engine, result: AttemptResult) -> None:
+    """Record how one JNE call ended (when no shipment update goes with it)."""
+    with _writing(engine) as conn:
+        _end_attempt(conn, result)
 
 
 def record_booked(engine: Engine, shipment_id: int, jne_order_id: str, cnote: str,
-                  account_key: str | None, now: datetime) -> None:
+                  account_key: str | None, now: datetime, attempt: AttemptResult | None = None) -> None:
     """Mark a shipment booked; unconditional, because a booking at JNE is a fact whoever holds the lease."""
-    with engine.begin() as conn:
+    with _writing(engine) as conn:
+        _end_attempt(conn, attempt)
         conn.execute(sa.update(shipments).where(shipments.c.id == shipment_id).values(
             status="booked", cnote=cnote, jne_order_id=jne_order_id, booked_at=now, updated_at=now,
             errors={}, skip_reason=None, next_attempt_at=None, lease_owner=None, lease_until=None,
@@ -635,8 +675,12 @@ def record_booked(engine: Engine, shipment_id: int, jne_order_id: str, cnote: st
 def finish(engine: Engine, claim_: Claim, worker_id: str, status: str, now: datetime, *,
            errors: dict[str, list[str]] | None = None, skip_reason: str | None = None,
            next_attempt_at: datetime | None = None, account_key: str | None = None,
-           block_reason: str | None = None, requeue_if_changed: bool = False) -> str | None:
+           block_reason: str | None = None, requeue_if_changed: bool = False,
+           attempt: AttemptResult | None = None) -> str | None:
     """Record a non-booked result if this worker still holds the lease; returns the status written or None.
+
+    ``attempt`` (how the JNE call went) is written to the attempts log in the same transaction,
+    lease or not: the log says what happened at JNE.
 
     With ``requeue_if_changed`` a result that a newer snapshot (arrived while this worker was
     busy) could change is not written: the row goes back to the queue for the newer data.
@@ -652,7 +696,8 @@ def finish(engine: Engine, claim_: Claim, worker_id: str, status: str, now: date
         values["skip_reason"] = skip_reason
     if account_key is not None:
         values["account_key"] = account_key
-    with engine.begin() as conn:
+    with _writing(engine) as conn:
+        _end_attempt(conn, attempt)
         if block_reason is not None and account_key is not None:
             conn.execute(_insert(conn, account_blocks).values(
                 account_key=account_key, reason=block_reason, blocked_at=now,
@@ -672,7 +717,7 @@ def finish(engine: Engine, claim_: Claim, worker_id: str, status: str, now: date
 def release(engine: Engine, claim_: Claim, worker_id: str, now: datetime) -> None:
     """Give a claimed row back untouched (graceful stop before its JNE call): due again now."""
     s = shipments
-    with engine.begin() as conn:
+    with _writing(engine) as conn:
         conn.execute(sa.update(s).where(s.c.id == claim_.id, s.c.lease_owner == worker_id,
                                         s.c.status == "queued")
                      .values(lease_owner=None, lease_until=None, next_attempt_at=now))
@@ -682,7 +727,7 @@ def extend_lease(engine: Engine, claim_: Claim, worker_id: str, now: datetime, l
     """Keep holding a claimed row a while longer; False when the lease was lost."""
     s = shipments
     until = now + timedelta(seconds=lease_s)
-    with engine.begin() as conn:
+    with _writing(engine) as conn:
         got = conn.execute(sa.update(s).where(s.c.id == claim_.id, s.c.lease_owner == worker_id,
                                               s.c.status == "queued")
                            .values(lease_until=until, next_attempt_at=until).returning(s.c.id)).first()

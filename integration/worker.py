@@ -32,6 +32,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta
@@ -200,26 +201,44 @@ class Worker:
 
     def _drain(self, limit: int | None, stop: threading.Event) -> int:
         concurrency = max(1, self.settings.concurrency)
+        # Claim ahead, up to two rounds of calls, in batches: one claim statement per half round
+        # instead of one per finished call. Rows waiting here hold a lease like rows in flight.
+        ahead = 2 * concurrency
         processed = 0
+        buffer: deque[ledger.Claim] = deque()
         inflight: set[Future[str]] = set()
+        more = True  # the last claim got all it asked for: there may be more due
         with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="book") as pool:
             try:
                 while True:
-                    budget = concurrency - len(inflight)
+                    room = ahead - len(buffer) - len(inflight)
                     if limit is not None:
-                        budget = min(budget, limit - processed - len(inflight))
-                    if budget > 0 and not stop.is_set():
+                        room = min(room, limit - processed - len(buffer) - len(inflight))
+                    wanted = room >= concurrency // 2 + 1 or (not buffer and room > 0)
+                    if wanted and not stop.is_set() and (more or not inflight):
                         self._sync_blocks()
                         claims = ledger.claim(self.engine, self.worker_id, self.clock(),
-                                              self.settings.lease_s, budget)
-                        inflight.update(pool.submit(self._process, c) for c in claims)
+                                              self.settings.lease_s, room)
+                        more = len(claims) == room
+                        buffer.extend(claims)
+                    if stop.is_set():
+                        while buffer:  # stopping: hand back what was claimed but not started
+                            ledger.release(self.engine, buffer.popleft(), self.worker_id, self.clock())
+                    while buffer and len(inflight) < concurrency:
+                        inflight.add(pool.submit(self._process, buffer.popleft()))
                     if not inflight:
                         return processed
                     done, inflight = wait(inflight, timeout=0.5, return_when=FIRST_COMPLETED)
                     processed += len(done)
+                    more = more or bool(done)
             finally:
                 # On an error (database away) the calls already made still finish and are recorded.
                 wait(inflight)
+                for c in buffer:
+                    try:
+                        ledger.release(self.engine, c, self.worker_id, self.clock())
+                    except SQLAlchemyError:
+                        pass  # its lease runs out instead
 
     def _sync_blocks(self) -> None:
         if time.monotonic() - self._last_sync < SYNC_BLOCKS_EVERY_S:
@@ -317,9 +336,6 @@ class Worker:
             result = self._client(account).book(fields)
             outcome, reason = result.outcome, result.reason
             metrics.JNE_LATENCY.observe(result.duration_s)
-            self._record(lambda: ledger.end_attempt(
-                self.engine, begun.id, result.outcome, result.duration_s, result.http_status,
-                result.reason, result.reply))
             return self._outcome(c, store, account, fields, begun, result)
         finally:
             self.gate.leave(key, probe, outcome, reason)
@@ -329,7 +345,9 @@ class Worker:
         now = self.clock()
         order_id = fields["ORDER_ID"]
         key = account.key
-        where = dict(store=c.store_id, order=c.order_ref, order_id=order_id, duration=result.duration_s)
+        where = dict(store=c.store_id, order=c.order_ref, order_id=order_id, duration=result.duration_s,
+                     attempt=ledger.AttemptResult(begun.id, result.outcome, result.duration_s,
+                                                  result.http_status, result.reason, result.reply))
         if result.outcome == BOOKED and result.cnote:
             self._booked(c, order_id, result.cnote, key, now, where)
             return "booked"
@@ -387,7 +405,8 @@ class Worker:
 
     def _booked(self, c: ledger.Claim, order_id: str, cnote: str, key: str, now: datetime,
                 where: dict[str, Any], lost_reply: bool = False) -> None:
-        self._record(lambda: ledger.record_booked(self.engine, c.id, order_id, cnote, key, now))
+        self._record(lambda: ledger.record_booked(self.engine, c.id, order_id, cnote, key, now,
+                                                  attempt=where.get("attempt")))
         metrics.BOOKINGS.labels(outcome="booked").inc()
         log.info("store=%s order=%s ORDER_ID=%s outcome=booked cnote=%s duration=%.3fs%s",
                  where["store"], where["order"], order_id, cnote, where["duration"],
@@ -411,7 +430,8 @@ class Worker:
             skip_reason=skip_reason, next_attempt_at=next_attempt_at, account_key=key,
             block_reason=block_reason,
             # A newer snapshot may fix what made this order unbookable: try that one instead.
-            requeue_if_changed=status in ("needs_attention", "skipped", "failed")))
+            requeue_if_changed=status in ("needs_attention", "skipped", "failed"),
+            attempt=(where or {}).get("attempt")))
         where = where or dict(store=c.store_id, order=c.order_ref, order_id=c.jne_order_id, duration=0.0)
         if written is None:
             log.warning("store=%s order=%s ORDER_ID=%s outcome=%s not recorded: the lease was lost",

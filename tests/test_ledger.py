@@ -307,8 +307,9 @@ def test_attempts_log_never_holds_credentials(engine):
               "api_key": "25c898a9faea1a100859ecd9ef674548"}
     got = ledger.begin_attempt(engine, c, "w", "TOKO1001", "TESTAPI@x", fields, datetime.now(UTC), 60)
     assert isinstance(got, tuple) and got[1] is False
-    ledger.end_attempt(engine, got[0], "booked", 0.2, 200, None, '{"status":true,"cnote_no":"C1"}')
-    ledger.record_booked(engine, c.id, "TOKO1001", "C1", "TESTAPI@x", datetime.now(UTC))
+    ledger.record_booked(engine, c.id, "TOKO1001", "C1", "TESTAPI@x", datetime.now(UTC),
+                         attempt=ledger.AttemptResult(got.id, "booked", 0.2, 200, None,
+                                                      '{"status":true,"cnote_no":"C1"}'))
 
     log = ledger.attempts(engine, "toko", "1001")
     assert len(log) == 1
