@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import jne_helpers
 import pytest
 import sqlalchemy as sa
 import yaml
@@ -32,7 +33,9 @@ from integration.config import EMBEDDED_SANDBOX, PROJECT_ROOT, Config, load_conf
 from integration.jne.client import JNEClient
 from integration.worker import Worker, start_embedded_sandbox
 
-pytest_plugins = ["jne_helpers"]
+# The shared fixtures: the sandbox JNE and a stand-in JNE on loopback ports (see jne_helpers).
+sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox
+fake_jne_server, fake_jne = jne_helpers.fake_jne_server, jne_helpers.fake_jne
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "orders"
 MAPPINGS = PROJECT_ROOT / "mappings"
