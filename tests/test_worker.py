@@ -11,9 +11,11 @@ import copy
 import json
 import logging
 import os
+import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -506,3 +508,67 @@ def test_four_worker_processes_on_postgresql_book_500_orders_once_each(tmp_path,
     assert sum(workers.values()) == 500
     print(f"500 orders, 4 processes: {elapsed:.1f} s; per worker {sorted(workers.values())}")
     engine.dispose()
+
+
+def test_workers_killed_at_random_points_still_book_each_order_once(tmp_path, database_url, engine, sandbox):
+    # 40 orders at 2 concurrent calls of 100 ms: each worker would need 2 s, far longer than it lives.
+    config = make_config(tmp_path, database_url, sandbox.url, concurrency=2)
+    refs = ingest_many(engine, 40)
+    sandbox.faults(latency_ms=100)
+    rng = random.Random(20241111)
+    for round_ in range(3):
+        before = len(sandbox.bookings()) + sending(engine)
+        proc = start_worker(config, f"victim{round_}")
+        try:
+            # Kill it somewhere in the middle of its batch: after it got going, at a random moment.
+            wait_for(lambda b=before: len(sandbox.bookings()) + sending(engine) > b)
+            time.sleep(rng.uniform(0, 0.4))
+            proc.kill()
+            proc.wait(timeout=10)
+        finally:
+            proc.kill()
+    sandbox.faults(latency_ms=0)
+    heir = Worker(config, engine, worker_id="heir",
+                  clock=lambda: datetime.now(UTC) + timedelta(seconds=config.worker.lease_s + 20))
+    drain(heir, lambda: statuses(engine) == {"booked": 40})
+    jne = {b["order_id"]: b["cnote"] for b in sandbox.bookings()}
+    ours = {s["order_id"]: s["cnote"] for s in ledger.list_shipments(engine)}
+    assert ours == jne and len(jne) == 40
+    # A second request for an ORDER_ID happens only after a call whose outcome was never recorded.
+    logs = [attempt_outcomes(engine, "toko-contoh", ref) for ref in refs]
+    for outcomes in logs:
+        assert outcomes[-1] in ("booked", "duplicate") and outcomes.count("booked") <= 1, outcomes
+        assert all(o == "sending" for o in outcomes[:-1]), outcomes
+    assert sum(o[0] == "sending" for o in logs) >= 3  # every kill hit a call in flight
+
+
+def test_worker_rides_out_a_database_outage(tmp_path, pg_url, sandbox):
+    from app_helpers import TcpProxy
+
+    direct = ledger.make_engine(pg_url)
+    ledger.upgrade(direct)
+    proxy = TcpProxy("127.0.0.1", 5432).start()
+    proxied = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}") + "&connect_timeout=2"
+    config = make_config(tmp_path, proxied, sandbox.url)
+    engine = ledger.make_engine(proxied)
+    worker = Worker(config, engine)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        ingest_many(direct, 5, start=100)
+        wait_for(lambda: statuses(direct) == {"booked": 5})
+        proxy.stop()  # every connection of the worker is cut; new ones are refused
+        ingest_many(direct, 5, start=200)
+        time.sleep(1.5)
+        assert thread.is_alive()
+        proxy.start()
+        wait_for(lambda: statuses(direct) == {"booked": 10}, timeout=40)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        proxy.stop()
+        engine.dispose()
+        direct.dispose()
+    assert not thread.is_alive()
+    assert len(sandbox.bookings()) == 10 and set(sandbox.stats()["by_order_id"].values()) == {1}
