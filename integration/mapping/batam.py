@@ -22,13 +22,14 @@ from integration.mapping.values import (
     decimal_text,
     is_blank,
     parse_decimal,
+    shown,
     text_of,
     whole_rupiah,
 )
 
 OUTPUTS = ("HS_CODE", "TAX_VALUE", "ITEM_TYPE", "NPWP")
 _IMPLAUSIBLE = Decimal(10) ** 15  # rupiah: far above any parcel, far below Decimal's precision
-_HS_CODE = re.compile(r"^\d{4}(\.?\d{1,4}){0,4}$")
+_HS_CODE = re.compile(r"^\d{4}(\.?\d{1,4}){0,3}$")  # and 4 to 10 digits, as JNE's schema says
 
 
 @dataclass(frozen=True)
@@ -140,9 +141,9 @@ def _hs_code(rule: BatamRule, scope: dict[str, Any]) -> str | list[str]:
             missing.append(label)
             continue
         code = "".join(text_of(code_raw).split())
-        if not _HS_CODE.match(code):
+        if not _HS_CODE.match(code) or not 4 <= sum(ch.isdigit() for ch in code) <= 10:
             problems.append(f"{text_of(code_raw)[:30]!r} of line {label} is not an HS code "
-                            "(digits and dots, e.g. 0901.21)")
+                            "(4 to 10 digits and dots, e.g. 0901.21)")
             continue
         try:
             price = parse_decimal(rule.price.evaluate(line_scope))
@@ -170,5 +171,5 @@ def _hs_code(rule: BatamRule, scope: dict[str, Any]) -> str | list[str]:
     text = ",".join(f"{decimal_text(whole_rupiah(v))};{decimal_text(q)};{code}" for code, (v, q, _) in groups.items())
     size = len(text.encode("utf-8"))
     if size > rule.max_bytes:
-        return [f"{text[:60]!r}... is {size} bytes, JNE takes at most {rule.max_bytes}"]
+        return [f"{shown(text)} is {size} bytes, JNE takes at most {rule.max_bytes}: split the order"]
     return text

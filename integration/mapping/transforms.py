@@ -208,9 +208,36 @@ def _money(value: Any, _: Any) -> Any:
         amount = parse_decimal(value)
     except NotANumber as exc:
         raise Reject(f"{shown(value)} is not an amount of money ({exc})") from None
-    if abs(amount) >= Decimal(10) ** 15:
+    if amount < 0:
+        raise Reject(f"{shown(value)} is a negative amount")
+    if amount >= Decimal(10) ** 15:
         raise Reject(f"{shown(value)} is not a plausible amount of rupiah")
     return decimal_text(whole_rupiah(amount))
+
+
+def _quantity(value: Any, _: Any) -> Any:
+    if is_blank(value):
+        return None
+    try:
+        amount = parse_decimal(value)
+    except NotANumber as exc:
+        raise Reject(f"{shown(value)} is not a quantity ({exc})") from None
+    if amount <= 0:
+        raise Reject(f"{shown(value)} is not above zero; JNE needs at least one item")
+    rounded = amount.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
+    if rounded >= Decimal(10) ** 7 or rounded <= 0:
+        raise Reject(f"{shown(value)} does not fit JNE's NUMBER(10,3)")
+    return decimal_text(rounded)
+
+
+def _postal_code(value: Any, _: Any) -> Any:
+    text = _text(value, "a postal code")
+    if text is None or not text.strip():
+        return None
+    code = re.sub(r"[\s.-]", "", text)
+    if not (len(code) == 5 and code.isascii() and code.isdigit()):
+        raise Reject(f"{shown(text)} is not a 5-digit postal code (kode pos)")
+    return code
 
 
 # -- blanks, tables, maps ---------------------------------------------------------------------
@@ -326,6 +353,8 @@ TRANSFORMS: dict[str, Transform] = {t.name: t for t in (
     Transform("grams_to_kg", _grams_to_kg, _rounding, "grams to kilograms: ceil (default), round or exact"),
     Transform("kg", _kg, _rounding, "a weight already in kilograms: ceil (default), round or exact"),
     Transform("money", _money, _no_arg, "an amount to whole rupiah (half up), e.g. '185000.00' -> 185000"),
+    Transform("quantity", _quantity, _no_arg, "a number of items above 0, at most 3 decimals"),
+    Transform("postal_code", _postal_code, _no_arg, "a 5-digit Indonesian postal code (spaces, dots, dashes dropped)"),
     Transform("default", _default, _fallback, "use this text when the value is blank"),
     Transform("required", _required, _no_arg, "a blank value is an error"),
     Transform("lookup", _lookup, _table_name, "look the value up in a CSV table"),

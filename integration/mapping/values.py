@@ -50,8 +50,10 @@ def decimal_text(value: Decimal) -> str:
     """A plain decimal string, never exponent notation: 185000, 1.35."""
     if not value.is_finite():
         return str(value)
+    if value.is_zero():
+        return "0"  # never "-0"
     if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1), context=_CONTEXT))
+        return format(value.to_integral_value(), "f")  # exact at any size, unlike quantize
     return format(value.normalize(_CONTEXT), "f")
 
 
@@ -98,10 +100,13 @@ def parse_decimal(value: Any) -> Decimal:
 
 def _parse_text(value: str) -> Decimal:
     text = value.strip()
-    text = re.sub(r"^(?i:rp|idr)\.?\s*", "", text).replace(" ", "")
+    rupiah = re.match(r"^(?i:rp|idr)\.?\s*", text)
+    text = text[rupiah.end():].replace(" ", "") if rupiah else text.replace(" ", "")
     if len(text) > 40:
         raise NotANumber("too long to be an amount")
     if re.fullmatch(r"[-+]?\d{1,3}[.,]\d{3}", text):
+        if rupiah and "." in text:  # "Rp 185.000" is how Indonesians write thousands
+            return Decimal(text.replace(".", ""))
         raise NotANumber("ambiguous: write 185000 or 185000.00")
     if _PLAIN_NUMBER.match(text):
         cleaned = text
@@ -121,4 +126,4 @@ def _parse_text(value: str) -> Decimal:
 
 def whole_rupiah(value: Decimal) -> Decimal:
     """Round to whole rupiah, half up (JNE takes integer amounts)."""
-    return value.quantize(Decimal(1), rounding=ROUND_HALF_UP, context=_CONTEXT)
+    return value.to_integral_value(rounding=ROUND_HALF_UP)
