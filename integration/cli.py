@@ -46,6 +46,7 @@ def _load(ctx: click.Context, given: str | None):
 
 def _setup_logging(config: Any, level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter is not news
     try:
         from integration.logging_setup import install_redaction
     except ImportError:  # pragma: no cover - older trees
@@ -303,13 +304,12 @@ def replay(ctx: click.Context, config_path: str | None, store_id: str | None, st
     if order:
         try:
             row = ledger.replay(engine, store_id, order)
-        except LookupError as exc:
-            click.echo(str(exc.args[0] if exc.args else exc), err=True)
+        except ledger.ReplayError as exc:
+            click.echo(exc.reason, err=True)
             ctx.exit(1)
-        except ValueError as exc:
-            click.echo(str(exc), err=True)
-            ctx.exit(1)
-        click.echo(f"queued {store_id} {row.get('order_number') or row.get('order')}")
+        more = row.get("requeued", 1) - 1
+        also = f" and {more} more of the same JNE account (its block is lifted)" if more > 0 else ""
+        click.echo(f"queued {store_id} {row.get('order_number') or row.get('order')}{also}")
     else:
         count = ledger.replay_status(engine, status_, store=store_id)
         click.echo(f"queued {count} shipment(s) that were {status_}")
