@@ -552,7 +552,9 @@ def claim(engine: Engine, worker_id: str, now: datetime, lease_s: float, limit: 
     due = (sa.select(s.c.id)
            .where(s.c.status == "queued", s.c.next_attempt_at <= now,
                   sa.or_(s.c.lease_until.is_(None), s.c.lease_until <= now))
-           .order_by(s.c.next_attempt_at, s.c.id).limit(limit)
+           # next_attempt_at alone: the partial index gives that order, so the scan stops at
+           # ``limit`` rows instead of sorting every due row (a flash sale queues thousands).
+           .order_by(s.c.next_attempt_at).limit(limit)
            # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
            # SQLite ignores this; its BEGIN IMMEDIATE makes the whole statement exclusive.
            .with_for_update(skip_locked=True))
