@@ -55,6 +55,7 @@ GO, PROBE, BLOCKED, WAIT = "go", "probe", "blocked", "wait"
 PROVES_CREDENTIALS = (BOOKED, DUPLICATE, REJECTED)  # JNE got past the credentials check
 SYNC_BLOCKS_EVERY_S = 1.0
 RECORD_RETRY_DELAYS_S = (0.2, 0.5, 1, 2, 4, 8)  # a booking is recorded through a short DB outage
+REJECTED_SENT_CHARS = 1500  # of the fields sent, shown with a refusal that names no field
 
 
 class AccountGate:
@@ -327,8 +328,9 @@ class Worker:
             started_at = self.clock()
             begun = ledger.begin_attempt(self.engine, c, self.worker_id, order_id, key, fields,
                                          started_at, call_lease)
-            if begun == "blocked":
+            if begun == "blocked":  # another process found the credentials rejected
                 reason = ledger.blocked_accounts(self.engine).get(key, "")
+                outcome = AUTH_FAILED  # so this process stops sending for the account at once
                 return self._blocked_without_call(c, store, order_id, reason)
             if isinstance(begun, str):  # "lost": another worker holds the row now
                 log.warning("store=%s order=%s: lease lost before the call; not sent", c.store_id, c.order_ref)
@@ -377,6 +379,9 @@ class Worker:
         for name, value in fields.items():
             if name in result.reason:
                 errors.setdefault(name, []).append(f"JNE refused the value sent: {value!r}")
+        if len(errors) == 1:  # JNE did not say which field: show what was sent
+            sent = ", ".join(f"{k}={v}" for k, v in fields.items())
+            errors["jne"].append(f"sent: {sent[:REJECTED_SENT_CHARS]}")
         return self._finish(c, "needs_attention", now, store=store, errors=errors, where=where,
                             reason=result.reason)
 

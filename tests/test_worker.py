@@ -325,6 +325,22 @@ def test_rejected_booking_keeps_jnes_reason_and_the_value_sent(tmp_path, databas
     assert len(fake_jne.seen) == 1
 
 
+def test_refusal_that_names_no_field_shows_what_was_sent(tmp_path, sqlite_url, fake_jne):
+    # JNE's firewall page: it says nothing about which value it disliked.
+    fake_jne.reply("<html><body>Content not confirm our security Policy</body></html>",
+                   content_type="text/html")
+    engine = ledger.make_engine(sqlite_url)
+    ledger.upgrade(engine)
+    (ref,) = ingest_many(engine, 1, start=4300)
+    Worker(make_config(tmp_path, sqlite_url, fake_jne.url), engine).run_once()
+    ship = ledger.find_shipment(engine, "toko-contoh", ref)
+    assert ship["status"] == "needs_attention"
+    reason, sent = ship["errors"]["jne"]
+    assert "firewall" in reason
+    assert sent.startswith("sent: ") and "ORDER_ID=TC4300" in sent and "RECEIVER_NAME=" in sent
+    assert TEST_API_KEY not in sent and "api_key" not in sent
+
+
 def test_rejected_credentials_block_the_account_after_one_call(tmp_path, database_url, engine, sandbox):
     refs = ingest_many(engine, 20)
     bad = make_config(tmp_path, database_url, sandbox.url, api_key=WRONG_KEY)
