@@ -40,6 +40,9 @@ MAY_HAVE_BOOKED = ("sending", "booked", "duplicate", "transient")
 REPLY_MAX_CHARS = 2000
 SECRET_FIELDS = frozenset({"USERNAME", "API_KEY", "username", "api_key"})
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# How long a SQLite writer waits for another process's write: writes take milliseconds, so this
+# is only reached when something is wedged, and a webhook should then fail (503) rather than hang.
+SQLITE_BUSY_TIMEOUT_S = 10.0
 
 
 class ReplayError(IntegrationError):
@@ -175,9 +178,14 @@ def utcnow() -> datetime:
 def make_engine(database_url: str, **kwargs: Any) -> Engine:
     """An engine for ``database_url`` set up for many processes: SQLite WAL + busy timeout, PG pre-ping."""
     url = normalise_database_url(database_url)
+    # Worker threads (concurrency 8-16) and web threads hold a connection only per statement
+    # batch, never across a JNE call; this leaves headroom for both in one process (serve).
+    if not (url in ("sqlite://", "sqlite:///") or ":memory:" in url or "mode=memory" in url):
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 20)
     if url.startswith("sqlite"):
         connect_args = dict(kwargs.pop("connect_args", {}))
-        connect_args.setdefault("timeout", 30)
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_S)
         connect_args.setdefault("check_same_thread", False)
         engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
         _setup_sqlite(engine)
@@ -212,7 +220,7 @@ def _setup_sqlite(engine: Engine) -> None:
         # Take transaction control from pysqlite so "begin" below decides how to BEGIN.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
         # WAL: readers never block the writer; switching needs a moment without other writers,
         # which the busy timeout above waits for.
         cur.execute("PRAGMA journal_mode = WAL")
