@@ -280,7 +280,7 @@ class Worker:
                 f"the stored delivery is not JSON ({exc}); the shop must send the order again"]})
         if not isinstance(order, dict):
             return self._finish(c, "needs_attention", now, store=store, errors={"order": [
-                f"the stored delivery is JSON {type(order).__name__}, not an order object"]})
+                f"the stored delivery is a JSON {_json_kind(order)}, not an order object"]})
         try:
             result = pipeline.prepare(store, c.topic, order, now, c.received_at)
         except Exception as exc:  # noqa: BLE001 - a mapping that crashes on odd data is the order's problem
@@ -471,6 +471,16 @@ class Worker:
                 client = JNEClient(account.url, account.username, account.api_key, timeout_s=account.timeout_s)
                 self._clients[account.key] = client
             return client
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "string" if isinstance(value, str) else "array"
 
 
 def _human(span: timedelta) -> str:
