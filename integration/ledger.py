@@ -14,7 +14,6 @@ block). On PostgreSQL workers claim rows with ``FOR UPDATE SKIP LOCKED``.
 
 from __future__ import annotations
 
-import json
 import threading
 import weakref
 from collections.abc import Iterator
@@ -743,14 +742,3 @@ def extend_lease(engine: Engine, claim_: Claim, worker_id: str, now: datetime, l
                            .values(lease_until=until, next_attempt_at=until).returning(s.c.id)).first()
     return got is not None
 
-
-def dumps_reply(reply: Any) -> str | None:
-    """A JNE reply as text for the attempts log (JSON kept compact), or None."""
-    if reply is None:
-        return None
-    if isinstance(reply, str | bytes):
-        return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
-    try:
-        return json.dumps(reply, ensure_ascii=False, separators=(",", ":"), default=str)
-    except (TypeError, ValueError):
-        return repr(reply)
