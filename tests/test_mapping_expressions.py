@@ -105,10 +105,10 @@ def test_fast_path_agrees_with_jmespath():
     for source in ("order.a.b", "order.a", "order.c || order.a.b", "order.c || order.d || 'z'",
                    "order.e || 'z'", "vars.v || order.missing", "order.a.b.c"):
         expression, _ = compile_expression(source)
-        assert expression.fast is not None, source
+        assert expression.plain, source
         assert expression.evaluate(scope) == jmespath.search(source, scope), source
     expression, _ = compile_expression("order.a | b")
-    assert expression.fast is None
+    assert not expression.plain
 
 
 def test_load_time_check_finds_unknown_functions_arity_names_and_vars():
@@ -148,3 +148,47 @@ def test_custom_functions_are_registered():
 def test_the_shared_jmespath_cache_is_not_rewritten():
     compile_expression("!order.test")
     assert jmespath.compile("!order.test").parsed["type"] == "subexpression"
+
+
+# -- the compiled closures agree with jmespath's interpreter ------------------------------------
+
+EQUIVALENT = [
+    "order.a", "order.a.b.c", "order.items[0]", "order.items[-1].name", "order.items[1:3]", "order.items[::-1]",
+    "order.items[*].name", "order.items[].name", "order.items[?qty > `1`].name", "order.items[?name == 'x']",
+    "order.items[?!gift].qty", "order.obj.*", "order.obj.*.x", "order.nested[]", "order.nested[][]",
+    "order.a || order.b && order.c", "order.zero == `0`", "order.t == `true`",
+    "order.a != order.b", "!(order.a)", "!(order.zero)", "order.n < `3`", "order.n >= order.m", "order.s < 'b'", "{x: order.a, y: order.n}",
+    "[order.a, order.n]", "order | a", "order.items | [0]", "length(order.items)", "sort_by(order.items, &qty)",
+    "max_by(order.items, &qty).name", "map(&name, order.items)", "sum(order.items[].qty)",
+    "join(', ', order.items[].name)", "to_string(order.n)", "to_number('5')", "not_null(order.none, order.a)",
+    "contains(order.tags, 'vip')", "starts_with(order.s, 'a')", "type(order.obj)", "keys(order.obj)",
+    "concat(order.a, order.n)", "sum_by(order.items, &qty)", "join_nonblank(' ', order.items[].name)",
+    "if(order.t, 'Y', 'N')", "find_word(order.title, ['REG', 'YES'])", "@.order.a", "`[1, 2]`[1]",
+]
+SCOPES = [
+    {"order": {"a": "A", "b": "", "c": [], "n": 2, "m": 2.5, "zero": 0, "t": True, "s": "abc", "none": None,
+               "tags": ["vip", "x"], "title": "JNE YES", "obj": {"k": {"x": 1}, "j": {"x": None}},
+               "nested": [[1, [2]], 3], "items": [{"name": "x", "qty": 2, "gift": False},
+                                                   {"name": "y", "qty": 1, "gift": True},
+                                                   {"name": "z", "qty": 3}]}},
+    {"order": {"a": None, "n": 0, "items": [], "obj": {}, "tags": [], "s": "", "title": "", "t": False}},
+    {"order": {"a": ["list"], "items": [{"name": "solo", "qty": 5}], "obj": {"k": 1}, "tags": ["a"],
+               "s": "b", "title": "x", "n": -1, "m": -1, "nested": []}},
+]
+
+
+@pytest.mark.parametrize("source", EQUIVALENT)
+def test_compiled_expressions_agree_with_the_interpreter(source):
+    from integration.mapping.expressions import FUNCTIONS
+
+    expression, problems = compile_expression(source, roots=("order",))
+    assert problems == []
+    options = jmespath.Options(custom_functions=FUNCTIONS)
+    for scope in SCOPES:
+        try:
+            want = jmespath.search(source, scope, options=options)
+        except jmespath.exceptions.JMESPathError:
+            with pytest.raises(ExpressionError):
+                expression.evaluate(scope)
+            continue
+        assert expression.evaluate(scope) == want, (source, scope)

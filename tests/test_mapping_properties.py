@@ -124,3 +124,41 @@ def test_real_orders_with_damaged_parts(data):
 def test_any_json_at_all(order, topic):
     check("shopify", order, topic)
     check("woocommerce", order, topic)
+
+
+# -- loading: any document, only ConfigError --------------------------------------------------------
+
+VOCABULARY = ["extends", "platform", "tables", "vars", "trigger", "fields", "rules", "book_when", "skip_when",
+              "status", "value", "const", "when", "default", "then", "address", "cod", "batam", "pickup", "from",
+              "into", "max_bytes", "amount", "lines", "hs_code", "sku_table", "file", "keys", "ORDER_ID",
+              "RECEIVER_NAME", "WEIGHT", "upper", "phone", "lookup", "map", "grams_to_kg", "destinations"]
+EXPRESSIONS = ["order.a", "order.items[1:2]", "!order.x.y", "concat(order.a)", "order.[", "nope(order.a)",
+               "`1`", "order.a || 'x'", "sort_by(order.i, &q)", "vars.x", "line.sku", "fields.X", "{a: order.b}"]
+yaml_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 300), st.sampled_from(VOCABULARY + EXPRESSIONS),
+              st.text(max_size=12)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.sampled_from(VOCABULARY), inner, max_size=4)),
+    max_leaves=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=st.dictionaries(st.sampled_from(VOCABULARY), yaml_values, max_size=6))
+def test_any_mapping_document_loads_or_gives_config_errors(tmp_path_factory, doc):
+    import yaml
+
+    from integration.errors import ConfigError
+    from integration.mapping import load_mapping
+
+    folder = tmp_path_factory.mktemp("m")
+    (folder / "destinations.csv").write_text("zip,city,district,code\n12730,A,,CGK10000\n", encoding="utf-8")
+    path = folder / "m.yaml"
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    try:
+        mapping = load_mapping(path)
+    except ConfigError as exc:
+        assert exc.problems and all(p.startswith(f"{path}:") for p in exc.problems), exc.problems
+        assert not any("could not be checked" in p for p in exc.problems), exc.problems
+        return
+    result = mapping.apply({"a": "x", "items": [{"q": 1}]}, {}, {"topic": "t"}, NOW)
+    assert isinstance(result, MappingResult)

@@ -22,11 +22,12 @@ from integration.mapping.address import AddressTooLong, spread
 from integration.mapping.expressions import Expression, ExpressionError, is_false
 from integration.mapping.pickup import SlotError, pickup_slot
 from integration.mapping.source import Origin
-from integration.mapping.transforms import Reject, Step, run_pipeline
+from integration.mapping.transforms import Reject, Step, run_memoized, run_pipeline
 from integration.mapping.trigger import Decision, Trigger, decide
 from integration.mapping.values import is_blank, shown, text_of
 
 log = logging.getLogger(__name__)
+_STORE_ONLY = frozenset({"store"})
 
 
 @dataclass
@@ -50,6 +51,7 @@ class ValueRule:
     when: Expression | None
     steps: tuple[Step, ...]
     default: str | None
+    memo: dict[tuple[Any, ...], tuple[bool, Any]] = field(default_factory=dict, compare=False, repr=False)
 
     def compute(self, scope: dict[str, Any]) -> Any:
         """The raw result (None when ``when`` is false); raises ExpressionError or Reject."""
@@ -57,7 +59,12 @@ class ValueRule:
             return None
         value = self.const if self.value is None else self.value.evaluate(scope)
         if self.steps:
-            value = run_pipeline(value, self.steps)
+            # Store facts repeat on every order: remember their transformed form. Order data is
+            # not memoized, so what an order costs does not depend on having seen it before.
+            if self.value is None or self.value.roots <= _STORE_ONLY:
+                value = run_memoized(value, self.steps, self.memo)
+            else:
+                value = run_pipeline(value, self.steps)
         if self.default is not None and is_blank(value):
             value = self.default
         return value
@@ -132,14 +139,18 @@ class Mapping:
             errors.setdefault("trigger", []).extend(decision.problems)
 
         values: dict[str, str] = {}
-        for rule in self.fields:
-            if rule.name in errors:
+        for rule in self.fields:  # the hot loop: about sixty rules per order
+            try:
+                raw = rule.compute(scope)
+            except ExpressionError as exc:
+                fail(rule.name, f"the expression failed on this order: {exc}", rule.origin)
                 continue
-            raw = self._run(rule, scope, rule.name, fail)
-            if rule.name in errors:
+            except Reject as exc:
+                fail(rule.name, str(exc), rule.origin)
                 continue
-            text = self._as_field(rule, raw, fail)
-            if text is not None:
+            if type(raw) is str and (text := raw.strip()):
+                values[rule.name] = text
+            elif (text := self._as_field(rule, raw, fail)) is not None:
                 values[rule.name] = text
 
         if self.address is not None:

@@ -3,8 +3,9 @@
 JMESPath reports an unknown function or a wrong number of arguments only when the expression runs,
 so ``compile_expression`` walks the parsed tree at load time and reports those (and names that are
 not one of the scope's roots such as ``order`` or ``vars.x`` that was never defined) with the rule
-that holds them. Each expression is parsed once at load; plain paths such as ``order.a.b`` and
-fallback chains of them skip the interpreter entirely, because most rules are exactly that.
+that holds them. Each expression is parsed once at load and compiled into Python closures
+(``compiled.py``); plain paths such as ``order.a.b`` and fallback chains of them get a tighter
+getter still, because most rules are exactly that.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from jmespath import exceptions as jexc
 from jmespath import functions as jfun
 from jmespath import visitor as jvis
 
+from integration.mapping.compiled import compile_tree
 from integration.mapping.values import decimal_text, is_blank, text_of
 
 ROOT_NAMES = ("order", "store", "event", "pickup", "vars")
@@ -192,15 +194,16 @@ class Expression:
 
     source: str
     ast: dict[str, Any] = field(repr=False)
-    fast: Callable[[Any], Any] | None = field(repr=False, default=None)
+    run: Callable[[Any], Any] = field(repr=False)
+    plain: bool = False  # a path or a fallback chain of paths: cannot fail, needs no guard
     roots: frozenset[str] = field(repr=False, default=frozenset())  # order, store, pickup... it reads
 
     def evaluate(self, scope: dict[str, Any]) -> Any:
         """The value of the expression over ``scope`` (order, store, event, pickup, vars...)."""
-        if self.fast is not None:
-            return self.fast(scope)
+        if self.plain:
+            return self.run(scope)
         try:
-            return _INTERPRETER.visit(self.ast, scope)
+            return self.run(scope)
         except jexc.JMESPathError as exc:
             raise ExpressionError(_explain(exc)) from None
         except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError,
@@ -230,7 +233,10 @@ def compile_expression(source: Any, roots: Iterable[str] = ROOT_NAMES,
     _check(ast, True, tuple(roots), None if var_names is None else set(var_names), problems, used)
     if problems:
         return None, [f"{p} in {source!r}" for p in dict.fromkeys(problems)]
-    return Expression(source, ast, _fast_path(ast), frozenset(used)), []
+    fast = _fast_path(ast)
+    if fast is not None:
+        return Expression(source, ast, fast, True, frozenset(used)), []
+    return Expression(source, ast, compile_tree(ast, FUNCTIONS, _INTERPRETER), False, frozenset(used)), []
 
 
 _LEFT_FIRST = ("subexpression", "index_expression", "projection", "value_projection", "filter_projection",
@@ -266,7 +272,7 @@ def _syntax_message(exc: jexc.JMESPathError) -> str:
 def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_names: set[str] | None,
            problems: list[str], used: set[str]) -> None:
     kind = node["type"]
-    children = node.get("children", [])
+    children = [c for c in node.get("children", []) if isinstance(c, dict)]  # a slice holds plain ints
     if kind == "field" and at_root and node["value"] in _BARE_LITERALS:
         # JMESPath reads a bare null/true/false as a field of that name (always null): store
         # owners mean the literal, as the DESIGN's own example `order.cancelled_at != null` does.

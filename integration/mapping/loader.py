@@ -9,6 +9,7 @@ integration.yaml's ``lookups:`` are the exception: the operator chose those path
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ BATAM_DEFAULTS = {
 }
 DEFAULT_ADDRESS_INTO = ("RECEIVER_ADDR1", "RECEIVER_ADDR2", "RECEIVER_ADDR3")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+log = logging.getLogger(__name__)
 
 Loc = tuple[str, int]          # (file as shown, line)
 KeyPath = tuple[Any, ...]
@@ -70,7 +72,13 @@ class _Doc:
 
 def load_mapping(path: str | os.PathLike[str], tables: dict[str, str | os.PathLike[str]] | None = None) -> Mapping:
     """Load and check a mapping file; raise ConfigError with one line per problem."""
-    return _Loader(Path(path), dict(tables or {})).load()
+    try:
+        return _Loader(Path(path), dict(tables or {})).load()
+    except ConfigError:
+        raise
+    except Exception as exc:  # a checker bug must still reach the owner as a message, not a traceback
+        log.exception("checking mapping %s failed", path)
+        raise ConfigError(f"{path}: the mapping could not be checked ({type(exc).__name__}: {exc})") from None
 
 
 class _Loader:
@@ -165,6 +173,10 @@ class _Loader:
         if not _inside(parent_path, self.root):
             self.problems.append(f"{shown}:{locs[('extends',)][1]}: extends: {parent!r} is outside the "
                                  f"mapping's folder {self.root}")
+            return doc
+        if not parent_path.is_file():
+            self.problems.append(f"{shown}:{locs[('extends',)][1]}: extends: {parent!r} does not exist "
+                                 f"(looked for {parent_shown})")
             return doc
         base = self._read(parent_path, parent_shown, (*chain, resolved))
         if base is None:

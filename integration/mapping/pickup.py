@@ -74,12 +74,31 @@ def pickup_slot(block: Any, now: datetime) -> Slot:
     """The slot for an order seen at ``now`` (aware; a naive time is taken as UTC)."""
     if not isinstance(block, dict):
         raise SlotError("store has no pickup block (timezone, cutoff, time, days)")
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    # Cutoffs are whole minutes, so the slot only changes from one minute to the next: the worker
+    # asks again for every order of a busy minute.
+    days = block.get("days")
+    key = (text_of(block.get("timezone")), text_of(block.get("cutoff")), text_of(block.get("time")),
+           tuple(text_of(d) for d in days) if isinstance(days, list) else text_of(days),
+           int(now.timestamp() // 60))
+    found = _RECENT.get(key)
+    if found is None:
+        found = _slot(block, now)
+        if len(_RECENT) >= 256:
+            _RECENT.clear()
+        _RECENT[key] = found
+    return found
+
+
+_RECENT: dict[tuple[Any, ...], Slot] = {}
+
+
+def _slot(block: dict[str, Any], now: datetime) -> Slot:
     zone = _zone(block)
     cutoff = _clock(block, "cutoff")
     at = _clock(block, "time")
     days = _days(block)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
     local = now.astimezone(zone)
     day = local.date()
     if not (day.weekday() in days and local.time().replace(tzinfo=None) < cutoff):

@@ -93,10 +93,15 @@ _LOOKALIKES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "
                              "\u2212": "-", "\u00a0": " ", "\u2044": "/"})
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9 .,\-/#&()']*")
+
+
 def _strip_unsupported(value: Any, _: Any) -> Any:
     text = _text(value)
     if text is None:
         return None
+    if _PLAIN.fullmatch(text):  # the usual case: nothing to drop
+        return " ".join(text.split())
     text = unicodedata.normalize("NFC", text).translate(_LOOKALIKES)
     out = []
     for ch in text:
@@ -151,9 +156,19 @@ def _phone(value: Any, region: str) -> Any:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+_ID_NUMBER = re.compile(r"(?:\+?62|0)([1-9]\d{6,12})")
+
+
 def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
-    candidates = [text]
     compact = re.sub(r"[\s\-().]", "", text)
+    if region == "ID":
+        # The everyday forms (08.., 62.., +62..) need no full parse; validity is still the library's.
+        match = _ID_NUMBER.fullmatch(compact)
+        if match:
+            number = phonenumbers.PhoneNumber(country_code=62, national_number=int(match.group(1)))
+            if phonenumbers.is_valid_number(number):
+                return number
+    candidates = [text]
     code = str(phonenumbers.country_code_for_region(region))
     if compact.isdigit() and compact.startswith(code) and not compact.startswith("0"):
         candidates.append("+" + compact)  # "6281..." is "+6281...", the plus was lost
@@ -393,5 +408,45 @@ def run_pipeline(value: Any, steps: tuple[Step, ...]) -> Any:
     for step in steps:
         value = step(value)
     return value
+
+
+_MEMO_SIZE = 1024
+_MEMO_TEXT = 300  # longer texts are rare repeats; not worth keeping
+
+
+def _memo_key(value: Any) -> tuple[Any, ...] | None:
+    kind = type(value)
+    if kind is str:
+        return (str, value) if len(value) <= _MEMO_TEXT else None
+    if kind in (int, bool, float) or value is None:
+        return (kind, value)  # the type keeps 1, 1.0 and True apart
+    return None
+
+
+def run_memoized(value: Any, steps: tuple[Step, ...], memo: dict[tuple[Any, ...], tuple[bool, Any]]) -> Any:
+    """``run_pipeline`` remembering recent answers per rule.
+
+    Transforms are pure (tables never change after load), and many inputs repeat from order to
+    order: every store fact, shipping titles, cities. Phone parsing and character filtering are the
+    costly steps this saves. The memo is bounded and simply starts over when full.
+    """
+    key = _memo_key(value)
+    if key is None:
+        return run_pipeline(value, steps)
+    hit = memo.get(key)
+    if hit is not None:
+        rejected, answer = hit
+        if rejected:
+            raise Reject(answer)
+        return answer
+    if len(memo) >= _MEMO_SIZE:
+        memo.clear()
+    try:
+        answer = run_pipeline(value, steps)
+    except Reject as exc:
+        memo[key] = (True, str(exc))
+        raise
+    memo[key] = (False, answer)
+    return answer
 
 
