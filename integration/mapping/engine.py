@@ -9,7 +9,9 @@ fields that have a value.
 
 from __future__ import annotations
 
+import copy
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -52,6 +54,12 @@ class ValueRule:
     steps: tuple[Step, ...]
     default: str | None
     memo: dict[tuple[Any, ...], tuple[bool, Any]] = field(default_factory=dict, compare=False, repr=False)
+    reads_only_store: bool = field(init=False, default=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # True when the result depends on ``store.*`` alone (or on nothing: a constant)
+        object.__setattr__(self, "reads_only_store",
+                           all(e is None or e.roots <= _STORE_ONLY for e in (self.value, self.when)))
 
     def compute(self, scope: dict[str, Any]) -> Any:
         """The raw result (None when ``when`` is false); raises ExpressionError or Reject."""
@@ -61,7 +69,7 @@ class ValueRule:
         if self.steps:
             # Store facts repeat on every order: remember their transformed form. Order data is
             # not memoized, so what an order costs does not depend on having seen it before.
-            if self.value is None or self.value.roots <= _STORE_ONLY:
+            if self.reads_only_store:
                 value = run_memoized(value, self.steps, self.memo)
             else:
                 value = run_pipeline(value, self.steps)
@@ -105,6 +113,14 @@ class Mapping:
     batam: batam_rule.BatamRule | None = None
     tables: dict[str, Any] = field(default_factory=dict, repr=False)
     uses_pickup: bool = True
+    # id(store) -> (snapshot of the store, its fields, their errors): see _store_fields
+    _store_cache: dict[int, tuple[dict[str, Any], dict[str, str], dict[str, list[str]]]] = field(
+        default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        store_only = tuple(rule for rule in self.fields if rule.reads_only_store)
+        object.__setattr__(self, "_store_rules", store_only)
+        object.__setattr__(self, "_order_rules", tuple(r for r in self.fields if not r.reads_only_store))
 
     def apply(self, order: Any, store: Any, event: Any, now: datetime) -> MappingResult:
         """Map one order; never raises (every problem is an entry in ``errors``)."""
@@ -118,11 +134,7 @@ class Mapping:
 
     def _apply(self, order: Any, store: Any, event: Any, now: datetime) -> MappingResult:
         errors: dict[str, list[str]] = {}
-
-        def fail(key: str, message: str, origin: Origin | None) -> None:
-            suffix = f" ({origin})" if origin is not None else ""
-            errors.setdefault(key, []).append(f"{key}: {message}{suffix}")
-
+        fail = _reporter(errors)
         store = store if isinstance(store, dict) else {}
         event = event if isinstance(event, dict) else {}
         scope: dict[str, Any] = {"order": order, "store": store, "event": event, "pickup": {}, "vars": {}}
@@ -138,8 +150,27 @@ class Mapping:
         if decision.problems:
             errors.setdefault("trigger", []).extend(decision.problems)
 
-        values: dict[str, str] = {}
-        for rule in self.fields:  # the hot loop: about sixty rules per order
+        store_values, store_errors = self._store_fields(store, scope)
+        values = dict(store_values)
+        for key, messages in store_errors.items():
+            errors.setdefault(key, []).extend(messages)
+        self._fields(self._order_rules, scope, values, fail)
+
+        if self.address is not None:
+            self._address(scope, values, fail)
+        if self.cod is not None:
+            self._cod(scope, values, errors, fail)
+        if self.batam is not None:
+            self._batam(scope, values, errors, fail)
+        if not is_batam(values):
+            for name in BATAM_FIELDS:  # JNE rule: outside Batam the customs fields are not sent
+                values.pop(name, None)
+                errors.pop(name, None)
+        return self._result(decision, values, errors)
+
+    def _fields(self, rules: tuple[ValueRule, ...], scope: dict[str, Any], values: dict[str, str],
+                fail: Any) -> None:
+        for rule in rules:  # the hot loop: about thirty rules per order
             try:
                 raw = rule.compute(scope)
             except ExpressionError as exc:
@@ -153,17 +184,28 @@ class Mapping:
             elif (text := self._as_field(rule, raw, fail)) is not None:
                 values[rule.name] = text
 
-        if self.address is not None:
-            self._address(scope, values, fail)
-        if self.cod is not None:
-            self._cod(scope, values, errors, fail)
-        if self.batam is not None:
-            self._batam(scope, values, errors, fail)
-        if not is_batam(values):
-            for name in BATAM_FIELDS:  # JNE rule: outside Batam the customs fields are not sent
-                values.pop(name, None)
-                errors.pop(name, None)
-        return self._result(decision, values, errors)
+    def _store_fields(self, store: dict[str, Any], scope: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:
+        """The fields that read nothing but the store's facts, worked out once per store.
+
+        Half the rules (pickup, shipper, account, return) depend on the store block alone, which is
+        the same for every order of the store. The cache is keyed by the store object and checked
+        against a snapshot of its content, so a changed store dict is never served stale answers.
+        """
+        key = id(store)
+        entry = self._store_cache.get(key)
+        if entry is not None and entry[0] == store:
+            return entry[1], entry[2]
+        values: dict[str, str] = {}
+        errors: dict[str, list[str]] = {}
+        self._fields(self._store_rules, scope, values, _reporter(errors))
+        try:
+            snapshot = copy.deepcopy(store)
+        except (RecursionError, TypeError, copy.Error):
+            return values, errors
+        if len(self._store_cache) >= 32:
+            self._store_cache.clear()
+        self._store_cache[key] = (snapshot, values, errors)
+        return values, errors
 
     @staticmethod
     def _result(decision: Decision, values: dict[str, str], errors: dict[str, list[str]]) -> MappingResult:
@@ -269,6 +311,15 @@ class Mapping:
         for key, messages in problems.items():
             for message in messages:
                 fail(key, message, rule.origin)
+
+
+def _reporter(errors: dict[str, list[str]]) -> Callable[[str, str, Origin | None], None]:
+    """A function that files a store-owner message under a field or rule name."""
+    def fail(key: str, message: str, origin: Origin | None) -> None:
+        suffix = f" ({origin})" if origin is not None else ""
+        errors.setdefault(key, []).append(f"{key}: {message}{suffix}")
+
+    return fail
 
 
 def _error_key(into: tuple[str, ...]) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -141,15 +142,19 @@ class MappingFunctions(jfun.Functions):
         if not isinstance(values, list):
             return None
         total = Decimal(0)
+        whole = 0  # quantities are plain ints: add those without Decimal
         for item in values:
             got = expref.visit(expref.expression, item)
+            if type(got) is int:
+                whole += got
+                continue
             if got is None or (isinstance(got, str) and not got.strip()):
                 continue
             number = _to_decimal(got)
             if number is None:
                 raise jexc.JMESPathTypeError("sum_by", got, type(got).__name__, ["number"])
             total += number
-        return total
+        return total + whole
 
     @jfun.signature({"types": []}, {"types": []})
     def _func_find_word(self, text: Any, words: Any) -> Any:
@@ -160,15 +165,21 @@ class MappingFunctions(jfun.Functions):
         choices = words.items() if isinstance(words, dict) else (
             (w, w) for w in (words if isinstance(words, list) else [words]))
         for word, answer in choices:
-            word_text = _as_text(word).strip()
-            if word_text and re.search(rf"(?<![{_WORD_CHARS}]){re.escape(word_text)}(?![{_WORD_CHARS}])",
-                                       subject, re.IGNORECASE):
+            pattern = _word_pattern(_as_text(word).strip())
+            if pattern is not None and pattern.search(subject):
                 return answer
         return None
 
     @jfun.signature({"types": []}, {"types": []}, {"types": []})
     def _func_if(self, condition: Any, then: Any, otherwise: Any) -> Any:
         return otherwise if is_false(condition) else then
+
+
+@functools.lru_cache(maxsize=256)
+def _word_pattern(word: str) -> re.Pattern[str] | None:
+    if not word:
+        return None
+    return re.compile(rf"(?<![{_WORD_CHARS}]){re.escape(word)}(?![{_WORD_CHARS}])", re.IGNORECASE)
 
 
 def _norm_name(value: Any) -> str:

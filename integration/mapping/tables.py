@@ -30,9 +30,15 @@ _CITY_PREFIX = re.compile(r"^(KOTAADMINISTRASI|KOTAADM|KOTA|KABUPATEN|KAB)(?=[A-
 _MAX_ROWS = 200_000
 
 
+_NOT_ASCII_ALNUM = re.compile(r"[^A-Z0-9]+")
+
+
 def normalise_key(value: Any) -> str:
     """Compare keys loosely: accents, case, spaces and punctuation do not matter."""
-    text = unicodedata.normalize("NFKD", text_of(value))
+    text = text_of(value)
+    if text.isascii():  # the usual case, without the per-character walk
+        return _NOT_ASCII_ALNUM.sub("", text.upper())
+    text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text.upper() if ch.isalnum() and not unicodedata.combining(ch))
 
 

@@ -134,12 +134,15 @@ def _digits(value: Any, _: Any) -> Any:
     return text if text is None else re.sub(r"[^0-9]", "", text)
 
 
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
+
+
 def _alnum_upper(value: Any, _: Any) -> Any:
     text = _text(value)
     if text is None:
         return None
-    plain = unicodedata.normalize("NFKD", text).upper()
-    return re.sub(r"[^A-Z0-9]", "", plain)
+    plain = text.upper() if text.isascii() else unicodedata.normalize("NFKD", text).upper()
+    return _NOT_ALNUM.sub("", plain)
 
 
 # -- phone ------------------------------------------------------------------------------------
@@ -231,6 +234,8 @@ def _money(value: Any, _: Any) -> Any:
 
 
 def _quantity(value: Any, _: Any) -> Any:
+    if type(value) is int and 0 < value < 10_000_000:
+        return str(value)  # the usual sum of item counts
     if is_blank(value):
         return None
     try:
