@@ -45,6 +45,8 @@ def spread(parts: list[str], lines: int, max_bytes: int) -> list[str]:
     parts = distinct_parts(parts)
     if not parts:
         return []
+    if len(parts) <= lines and all(_size(p) <= max_bytes for p in parts):
+        return parts  # the usual case: every part on its own line as it is
     # 1. each part starts a line; a long part wraps at word boundaries (reads like the checkout form)
     own_lines = [line for part in parts for line in _pack_words(part.split(), max_bytes)]
     if len(own_lines) <= lines:
