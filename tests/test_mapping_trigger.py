@@ -80,17 +80,20 @@ def test_no_trigger_books_every_delivery(tmp_path):
     assert (result.book, result.skip_reason) == (True, None)
 
 
-def test_a_condition_that_fails_on_the_order_never_books_and_says_why(tmp_path):
+def test_a_condition_that_fails_on_the_order_needs_attention_instead_of_hiding_it(tmp_path):
     path = tmp_path / "m.yaml"
     path.write_text(textwrap.dedent("""\
         trigger:
           book_when: "starts_with(order.name, '#')"
+          skip_when:
+            wholesale: "starts_with(order.tags, 'grosir')"
         """), encoding="utf-8")
-    result = load_mapping(path).apply({"name": 1042}, {}, {"topic": "orders/paid"}, NOW)
-    assert result.book is False
-    assert "trigger condition failed" in result.skip_reason
-    (message,) = result.errors["trigger"]
-    assert "starts_with() got number" in message and "m.yaml:2" in message
+    result = load_mapping(path).apply({"name": 1042, "tags": None}, {}, {"topic": "orders/paid"}, NOW)
+    # book stays "yes, this needs handling"; the errors keep it from being booked (needs attention)
+    assert (result.book, result.skip_reason) == (True, None)
+    wholesale, book_when = result.errors["trigger"]
+    assert "skip_when 'wholesale' failed on this order: starts_with() got null" in wholesale
+    assert "book_when failed on this order: starts_with() got number" in book_when and "m.yaml:2" in book_when
 
 
 def test_garbage_event_and_order(mapping):

@@ -128,7 +128,9 @@ class Mapping:
             return self._apply(order, store, event, now)
         except Exception as exc:  # the last line of defence: a bug must not kill the worker
             log.exception("mapping %s failed on an order", self.path)
-            return MappingResult(False, "skipped: the mapping failed (see errors)", {},
+            # Not "skipped": an order nobody looked at must not vanish among skipped ones. The
+            # error keeps it from being booked and in front of a person.
+            return MappingResult(True, None, {},
                                  {"mapping": [f"mapping: internal error {type(exc).__name__}: "
                                               f"{text_of(str(exc))[:200]} ({self.path.name})"]})
 

@@ -43,7 +43,12 @@ class Decision:
 
 
 def decide(trigger: Trigger, scope: dict[str, Any]) -> Decision:
-    """Evaluate the trigger; an expression that fails on this order is a problem, never a booking."""
+    """Evaluate the trigger.
+
+    A condition that fails on this order (``starts_with()`` on a number, say) cannot say "skip", so
+    the order is not skipped: it carries the problem, which keeps it from being booked and puts it
+    in front of a person ("needs attention") instead of hiding it among skipped orders.
+    """
     problems: list[str] = []
     for condition in trigger.skip_when:
         try:
@@ -53,17 +58,15 @@ def decide(trigger: Trigger, scope: dict[str, Any]) -> Decision:
             continue
         if hit:
             return Decision(False, f"skipped: {condition.name}", tuple(problems))
-    if problems:
-        return Decision(False, "skipped: a trigger condition failed (see errors)", tuple(problems))
     if trigger.book_when is None:
-        return Decision(True, None)
+        return Decision(True, None, tuple(problems))
     try:
         book = not is_false(trigger.book_when.expression.evaluate(scope))
     except ExpressionError as exc:
-        message = f"trigger: book_when failed on this order: {exc} ({trigger.book_when.origin})"
-        return Decision(False, "skipped: a trigger condition failed (see errors)", (message,))
-    if book:
-        return Decision(True, None)
+        problems.append(f"trigger: book_when failed on this order: {exc} ({trigger.book_when.origin})")
+        return Decision(True, None, tuple(problems))
+    if book or problems:
+        return Decision(True, None, tuple(problems))
     return Decision(False, f"not a booking event: {_topic(scope)}/{_status(trigger, scope)}")
 
 
