@@ -8,29 +8,25 @@ integration.yaml's ``lookups:`` are the exception: the operator chose those path
 
 from __future__ import annotations
 
-import difflib
 import logging
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from integration.errors import ConfigError
 from integration.jne.fields import BATAM_FIELDS, BY_NAME, FIELD_NAMES
 from integration.mapping import batam as batam_rule
 from integration.mapping import cod as cod_rule
+from integration.mapping.documents import Document, KeyPath, Loc, inside, read_document, suggest
 from integration.mapping.engine import AddressRule, Mapping, PickupRule, ValueRule
 from integration.mapping.expressions import ROOT_NAMES, Expression, compile_expression
-from integration.mapping.source import Origin, parse_yaml, read_text
+from integration.mapping.source import Origin
 from integration.mapping.tables import Key, Table, load_table
 from integration.mapping.transforms import Step, build_step
 from integration.mapping.trigger import Condition, Trigger
 from integration.mapping.values import text_of
 
-TOP_KEYS = ("extends", "platform", "description", "tables", "vars", "trigger", "fields", "rules")
 RULE_KEYS = ("value", "const", "when", "default", "then")
 TRIGGER_KEYS = ("book_when", "skip_when", "status")
 TABLE_KEYS = ("file", "keys", "value")
@@ -58,16 +54,6 @@ DEFAULT_ADDRESS_INTO = ("RECEIVER_ADDR1", "RECEIVER_ADDR2", "RECEIVER_ADDR3")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 log = logging.getLogger(__name__)
 
-Loc = tuple[str, int]          # (file as shown, line)
-KeyPath = tuple[Any, ...]
-
-
-@dataclass
-class _Doc:
-    """A merged mapping document and, for every key path, the file and line it came from."""
-
-    data: dict[str, Any]
-    locs: dict[KeyPath, Loc] = field(default_factory=dict)
 
 
 def load_mapping(path: str | os.PathLike[str], tables: dict[str, str | os.PathLike[str]] | None = None) -> Mapping:
@@ -88,7 +74,7 @@ class _Loader:
         self.root = path.resolve().parent
         self.table_overrides = tables
         self.problems: list[str] = []
-        self.doc = _Doc({})
+        self.doc = Document({})
         self.uses_pickup = False  # any expression reads pickup.*: only then is the slot computed
 
     # -- reporting ------------------------------------------------------------------------------
@@ -109,7 +95,7 @@ class _Loader:
     # -- reading --------------------------------------------------------------------------------
 
     def load(self) -> Mapping:
-        doc = self._read(self.path, self.shown, ())
+        doc = read_document(self.path, self.shown, self.root, self.problems)
         if doc is None:
             raise ConfigError(f"{self.shown}: cannot load the mapping", self.problems)
         self.doc = doc
@@ -118,70 +104,6 @@ class _Loader:
             raise ConfigError(f"{self.shown}: {len(self.problems)} problem(s) in the mapping", self.problems)
         assert mapping is not None
         return mapping
-
-    def _read(self, path: Path, shown: str, chain: tuple[Path, ...]) -> _Doc | None:
-        resolved = path.resolve()
-        if resolved in chain:
-            self.problems.append(f"{shown}:1: extends: loops back to itself "
-                                 f"({' -> '.join(p.name for p in (*chain, resolved))})")
-            return None
-        try:
-            text = read_text(path)
-        except FileNotFoundError:
-            self.problems.append(f"{shown}:1: mapping file does not exist")
-            return None
-        except (OSError, UnicodeDecodeError) as exc:
-            self.problems.append(f"{shown}:1: cannot read the mapping file: {exc}")
-            return None
-        try:
-            located = parse_yaml(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            line = mark.line + 1 if mark is not None else 1
-            what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            self.problems.append(f"{shown}:{line}: not valid YAML: {what}")
-            return None
-        data = located.data
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            self.problems.append(f"{shown}:1: the top level must be keys such as fields:, trigger:, rules:")
-            return None
-        for dup_path, line in located.duplicates:
-            self.problems.append(f"{shown}:{line}: {'.'.join(map(str, dup_path))}: written twice; "
-                                 "only the last one would count")
-        locs: dict[KeyPath, Loc] = {p: (shown, line) for p, line in located.lines.items()}
-        doc = _Doc(data, locs)
-        for key in list(data):
-            if key not in TOP_KEYS:
-                self.problems.append(f"{shown}:{locs.get((key,), (shown, 1))[1]}: {key}: unknown top-level key "
-                                     f"{_suggest(text_of(key), TOP_KEYS)}(known: {', '.join(TOP_KEYS)})")
-                del data[key]
-        for key in ("tables", "vars", "trigger", "fields", "rules"):
-            if key in data and data[key] is not None and not isinstance(data[key], dict):
-                self.problems.append(f"{shown}:{locs.get((key,), (shown, 1))[1]}: {key}: must be a set of "
-                                     "named entries (key: value lines)")
-                del data[key]
-        parent = data.get("extends")
-        if parent is None:
-            return doc
-        if not isinstance(parent, str) or not parent.strip():
-            self.problems.append(f"{shown}:{locs[('extends',)][1]}: extends: needs a file name, e.g. shopify.yaml")
-            return doc
-        parent_path = path.parent / parent
-        parent_shown = os.path.normpath(os.path.join(os.path.dirname(shown), parent))
-        if not _inside(parent_path, self.root):
-            self.problems.append(f"{shown}:{locs[('extends',)][1]}: extends: {parent!r} is outside the "
-                                 f"mapping's folder {self.root}")
-            return doc
-        if not parent_path.is_file():
-            self.problems.append(f"{shown}:{locs[('extends',)][1]}: extends: {parent!r} does not exist "
-                                 f"(looked for {parent_shown})")
-            return doc
-        base = self._read(parent_path, parent_shown, (*chain, resolved))
-        if base is None:
-            return doc
-        return _merge(base, doc)
 
     # -- building -------------------------------------------------------------------------------
 
@@ -212,7 +134,7 @@ class _Loader:
                 continue
             if name not in BY_NAME:
                 self.problem(("fields", name), f"fields.{name}",
-                             f"unknown JNE field {_suggest(text_of(name), FIELD_NAMES)}"
+                             f"unknown JNE field {suggest(text_of(name), FIELD_NAMES)}"
                              "(the fields are listed in docs/mapping.md)")
                 continue
             rule = self._value_rule(("fields", name), f"fields.{name}", name, spec, tables, known_vars)
@@ -224,7 +146,7 @@ class _Loader:
         for name in rules:
             if name not in RULES:
                 self.problem(("rules", name), f"rules.{name}",
-                             f"unknown rule {_suggest(text_of(name), RULES)}(known: {', '.join(RULES)})")
+                             f"unknown rule {suggest(text_of(name), RULES)}(known: {', '.join(RULES)})")
         address = self._address(rules.get("address"), tables, known_vars)
         cod = self._cod(rules.get("cod"), known_vars)
         batam = self._batam(rules.get("batam"), tables, known_vars)
@@ -277,7 +199,7 @@ class _Loader:
         before = len(self.problems)
         for key in spec:
             if key not in RULE_KEYS:
-                self.problem((*path, key), rule, f"unknown key {_suggest(text_of(key), RULE_KEYS)}"
+                self.problem((*path, key), rule, f"unknown key {suggest(text_of(key), RULE_KEYS)}"
                                                  f"(known: {', '.join(RULE_KEYS)})")
         if ("value" in spec) == ("const" in spec):
             self.problem(path, rule, "needs exactly one of value: (an expression) or const: (a fixed text)")
@@ -304,7 +226,7 @@ class _Loader:
         for key in spec:
             if key not in TRIGGER_KEYS:
                 self.problem(("trigger", key), f"trigger.{key}",
-                             f"unknown key {_suggest(text_of(key), TRIGGER_KEYS)}(known: {', '.join(TRIGGER_KEYS)})")
+                             f"unknown key {suggest(text_of(key), TRIGGER_KEYS)}(known: {', '.join(TRIGGER_KEYS)})")
         book_when = None
         if spec.get("book_when") is not None:
             expression = self._expression(("trigger", "book_when"), "trigger.book_when", spec["book_when"], var_names)
@@ -337,7 +259,7 @@ class _Loader:
         for key in spec:
             if key not in RULES[name]:
                 self.problem(("rules", name, key), f"rules.{name}",
-                             f"unknown key {_suggest(text_of(key), RULES[name])}"
+                             f"unknown key {suggest(text_of(key), RULES[name])}"
                              f"(known: {', '.join(RULES[name])})")
         return spec
 
@@ -365,7 +287,7 @@ class _Loader:
         for name in into:
             if name not in BY_NAME:
                 self.problem(("rules", "address", "into"), rule,
-                             f"unknown JNE field {_suggest(text_of(name), FIELD_NAMES)}")
+                             f"unknown JNE field {suggest(text_of(name), FIELD_NAMES)}")
         limits = [BY_NAME[n].max_bytes or 85 for n in into if n in BY_NAME]
         max_bytes = spec.get("max_bytes", min(limits) if limits else 85)
         if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 10:
@@ -478,7 +400,7 @@ class _Loader:
                 continue
             # relative to the file that declares the table (a parent mapping's tables sit beside it)
             table_path = Path(self.where(path)[0]).parent / file
-            if not _inside(table_path, self.root):
+            if not inside(table_path, self.root):
                 self.problem((*path, "file"), rule, f"{file!r} is outside the mapping's folder {self.root} "
                                                     "(name tables outside it in integration.yaml lookups:)")
                 continue
@@ -513,72 +435,3 @@ class _Loader:
                 return None
             keys.append(tuple(c.strip().lower() for c in columns))
         return tuple(keys)
-
-
-def _merge(base: _Doc, child: _Doc) -> _Doc:
-    """``child`` over ``base``: entries replace by name, ``NAME: null`` removes, rules merge key by key."""
-    data = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.data.items()}
-    locs = dict(base.locs)
-
-    def take(prefix: KeyPath) -> None:
-        for p in [p for p in locs if p[:len(prefix)] == prefix]:
-            del locs[p]
-        for p, where in child.locs.items():
-            if p[:len(prefix)] == prefix:
-                locs[p] = where
-
-    def by_name(section: dict[str, Any], updates: dict[str, Any], prefix: KeyPath) -> None:
-        for name, entry in updates.items():
-            if entry is None:
-                section.pop(name, None)
-                take((*prefix, name))
-                for p in [p for p in locs if p[:len(prefix) + 1] == (*prefix, name)]:
-                    del locs[p]
-            else:
-                section[name] = entry
-                take((*prefix, name))
-
-    for key, value in child.data.items():
-        if key == "extends":
-            continue
-        current = data.get(key)
-        if key in ("fields", "vars", "tables") and isinstance(value, dict) and isinstance(current, dict):
-            by_name(current, value, (key,))
-        elif key == "rules" and isinstance(value, dict) and isinstance(current, dict):
-            for name, block in value.items():
-                old = current.get(name)
-                if isinstance(block, dict) and isinstance(old, dict):
-                    merged = dict(old)
-                    by_name(merged, block, ("rules", name))
-                    current[name] = merged
-                else:
-                    by_name(current, {name: block}, ("rules",))
-        elif key == "trigger" and isinstance(value, dict) and isinstance(current, dict):
-            for name, entry in value.items():
-                old = current.get(name)
-                if name == "skip_when" and isinstance(entry, dict) and isinstance(old, dict):
-                    merged = dict(old)
-                    by_name(merged, entry, ("trigger", "skip_when"))
-                    current[name] = merged
-                else:
-                    by_name(current, {name: entry}, ("trigger",))
-        else:
-            data[key] = value
-            take((key,))
-        if (key,) in child.locs:
-            locs[(key,)] = child.locs[(key,)]
-    data.pop("extends", None)
-    return _Doc(data, locs)
-
-
-def _inside(path: Path, root: Path) -> bool:
-    try:
-        return path.resolve().is_relative_to(root)
-    except (OSError, RuntimeError):
-        return False
-
-
-def _suggest(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f"{word!r}, did you mean {close[0]!r}? " if close else f"{word!r} "
-
