@@ -53,7 +53,8 @@ class ValueRule:
     when: Expression | None
     steps: tuple[Step, ...]
     default: str | None
-    memo: dict[tuple[Any, ...], tuple[bool, Any]] = field(default_factory=dict, compare=False, repr=False)
+    memo: dict[tuple[Any, ...], tuple[bool, Any]] = field(default_factory=dict, init=False, compare=False,
+                                                         repr=False)
     reads_only_store: bool = field(init=False, default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -115,7 +116,7 @@ class Mapping:
     uses_pickup: bool = True
     # id(store) -> (snapshot of the store, its fields, their errors): see _store_fields
     _store_cache: dict[int, tuple[dict[str, Any], dict[str, str], dict[str, list[str]]]] = field(
-        default_factory=dict, compare=False, repr=False)
+        default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         store_only = tuple(rule for rule in self.fields if rule.reads_only_store)
