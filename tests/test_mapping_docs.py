@@ -1,4 +1,7 @@
-"""Every YAML example in docs/mapping.md loads: the reference cannot drift from the language."""
+"""Every YAML example in docs/mapping.md and in the README's mapping section loads.
+
+The reference cannot drift from the language.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,8 @@ from integration.mapping import MappingResult, load_mapping
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "mapping.md").read_text(encoding="utf-8")
-BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC, flags=re.S)
+README_MAPPING = (ROOT / "README.md").read_text(encoding="utf-8").split("## Mapping files", 1)[1].split("\n## ", 1)[0]
+BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC + README_MAPPING, flags=re.S)
 # What the examples may lean on, as a store's own mapping would: the shipped tables and a variable.
 BASE = """\
 tables:
