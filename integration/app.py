@@ -43,7 +43,8 @@ def create_app(config: Config | str | os.PathLike[str] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.compact = True  # type: ignore[attr-defined]
 
-    engine = ledger.make_engine(cfg.database_url)
+    # No ping per checkout: ingest and healthz replace a connection the server dropped themselves.
+    engine = ledger.make_engine(cfg.database_url, pool_pre_ping=False)
     schema = _Schema(engine)
     schema.ensure()
     # No pooled connection may cross a fork (gunicorn --preload); the first request reconnects.
