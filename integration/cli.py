@@ -276,7 +276,9 @@ def status(ctx: click.Context, config_path: str | None, store_id: str | None, st
     ledger.ensure_schema(engine)
     rows = ledger.list_shipments(engine, store=store_id, status=status_)
     if as_json:
-        keys = ("store", "order", "order_id", "status", "cnote", "attempts", "errors", "updated_at")
+        # the contract's keys, then what a person also asks: why skipped, the shop's own number
+        keys = ("store", "order", "order_id", "status", "cnote", "attempts", "errors", "updated_at",
+                "skip_reason", "order_number")
         click.echo(json.dumps([{k: r.get(k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
     else:
         _shipments_table(rows)
