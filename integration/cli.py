@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 import threading
 from datetime import UTC, datetime
@@ -94,6 +95,9 @@ def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> 
     if config.is_demo:
         click.echo("demo mode: no integration.yaml; POST signed deliveries to "
                    f"{where}/webhooks/shopify or {where}/webhooks/woocommerce")
+    # SIGTERM (a process manager stopping us) ends the server loop like Ctrl-C does, so the worker
+    # below gets to finish and record the JNE calls it has in flight.
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     try:
         server.serve_forever()
     except KeyboardInterrupt:

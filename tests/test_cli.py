@@ -204,3 +204,53 @@ def test_console_script_is_installed(tmp_path):
 def test_every_contract_command_exists(command):
     code, out = run(command, "--help")
     assert code == 0 and "Usage" in out
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_books_and_sigterm_lets_the_call_in_flight_finish(tmp_path, sandbox, sqlite_url):  # noqa: F811
+    import signal
+    import time
+
+    from integration import ledger
+
+    path = _config_at(tmp_path, sandbox.url, sqlite_url)
+    port = _free_port()
+    script = Path(sys.executable).with_name("jne-integration")
+    proc = subprocess.Popen([str(script), "--config", str(path), "serve", "--port", str(port)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "serve did not come up"
+            time.sleep(0.1)
+        sandbox.faults(latency_ms=1500)
+        body = (EXAMPLES / "shopify_cod.body").read_bytes()
+        headers = shopify_headers(body, "test_shopify_client_secret", "toko-contoh.myshopify.com",
+                                  "orders/create", event_id="evt-serve")
+        assert requests.post(f"{url}/webhooks/shopify", data=body, headers=headers, timeout=10).status_code == 200
+        while sandbox.stats()["requests"] == 0:  # the booking is now in flight at JNE
+            assert time.monotonic() < deadline + 30
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    rows = ledger.list_shipments(ledger.make_engine(sqlite_url))
+    assert [r["status"] for r in rows] == ["booked"]
+    assert rows[0]["cnote"] == sandbox.bookings()[0]["cnote"]
+    assert "Traceback" not in output
