@@ -716,6 +716,95 @@ def replay_status(engine: Engine, status: str, store: str | None = None) -> int:
 
 # -- the worker's statements --------------------------------------------------------------------
 
+class _WorkerSQL(NamedTuple):
+    """The worker's per-booking statements, built once and run with bound parameters.
+
+    Built per call they cost the worker ~1 ms of CPU each (construction and cache keys) of ~5 ms
+    per booking, in one process whose threads share the GIL: the difference between 125 and
+    160 bookings a second at 16 concurrent 100 ms calls.
+    """
+
+    due: Any            # claim: lease up to :p_limit due rows
+    bodies: Any         # claim: the snapshots of the claimed rows
+    send: Any           # begin_attempt: still ours, queued, account not blocked -> count the call
+    is_blocked: Any
+    sent_before: Any    # begin_attempt: an earlier call of this row may have booked this ORDER_ID
+    log_attempt: Any    # begin_attempt: the 'sending' row of the attempts log
+    end_attempt: Any    # how the call ended
+    booked: Any         # record_booked
+
+
+_WORKER_SQL: list[_WorkerSQL] = []
+
+
+def _worker_sql() -> _WorkerSQL:
+    if not _WORKER_SQL:  # two threads may both build it; either result is the same
+        _WORKER_SQL.append(_build_worker_sql())
+    return _WORKER_SQL[0]
+
+
+def _build_worker_sql() -> _WorkerSQL:
+    s, a, d = shipments, attempts_log, deliveries
+
+    def p(name: str, column: sa.Column[Any]) -> Any:
+        # "p_" names: SQLAlchemy reserves a column's own name in SET/VALUES for itself.
+        return sa.bindparam(f"p_{name}", type_=column.type)
+
+    queued = s.c.status == _sql_literal("queued")
+    due_ids = (sa.select(s.c.id)
+               .where(queued, s.c.next_attempt_at <= p("now", s.c.next_attempt_at),
+                      sa.or_(s.c.lease_until.is_(None), s.c.lease_until <= p("now", s.c.lease_until)))
+               # next_attempt_at alone: the partial index gives that order, so the scan stops at
+               # the limit instead of sorting every due row (a flash sale queues thousands).
+               .order_by(s.c.next_attempt_at).limit(sa.bindparam("p_limit", type_=sa.Integer()))
+               # PostgreSQL: rows another worker is claiming right now are skipped, not waited
+               # for. SQLite ignores this; its BEGIN IMMEDIATE makes the whole statement exclusive.
+               .with_for_update(skip_locked=True))
+    # next_attempt_at moves to the lease's end too, so rows in flight sort behind the due ones
+    # and an expired lease (killed worker) makes the row due again by itself.
+    due = (sa.update(s).where(s.c.id.in_(due_ids.scalar_subquery()))
+           .values(lease_owner=p("worker", s.c.lease_owner), lease_until=p("until", s.c.lease_until),
+                   next_attempt_at=p("until", s.c.next_attempt_at))
+           .returning(s.c.id, s.c.store_id, s.c.order_ref, s.c.order_number, s.c.topic,
+                      s.c.snapshot_version, s.c.delivery_id, s.c.jne_order_id, s.c.attempts,
+                      s.c.budget_used, s.c.budget_since, s.c.account_key))
+    bodies = (sa.select(d.c.id, d.c.body, d.c.received_at)
+              .where(d.c.id.in_(sa.bindparam("p_ids", expanding=True))))
+
+    blocked = sa.exists().where(account_blocks.c.account_key == p("account", account_blocks.c.account_key))
+    send = (sa.update(s)
+            .where(s.c.id == p("shipment", s.c.id), s.c.lease_owner == p("worker", s.c.lease_owner), queued,
+                   ~blocked)
+            .values(jne_order_id=p("order_id", s.c.jne_order_id), account_key=p("account", s.c.account_key),
+                    attempts=s.c.attempts + 1, budget_used=s.c.budget_used + 1,
+                    budget_since=sa.func.coalesce(s.c.budget_since, p("now", s.c.budget_since)),
+                    lease_until=p("until", s.c.lease_until), next_attempt_at=p("until", s.c.next_attempt_at),
+                    updated_at=p("now", s.c.updated_at))
+            .returning(s.c.attempts, s.c.budget_used, s.c.budget_since))
+    sent_before = (sa.select(a.c.id)
+                   .where(a.c.shipment_id == p("shipment", a.c.shipment_id),
+                          a.c.jne_order_id == p("order_id", a.c.jne_order_id),
+                          a.c.outcome.in_([_sql_literal(o) for o in MAY_HAVE_BOOKED]))
+                   .limit(1))
+    log_attempt = (sa.insert(a)
+                   .values(shipment_id=p("shipment", a.c.shipment_id), started_at=p("now", a.c.started_at),
+                           jne_order_id=p("order_id", a.c.jne_order_id),
+                           snapshot_version=p("version", a.c.snapshot_version), request=p("request", a.c.request),
+                           outcome=_sql_literal("sending"), worker_id=p("worker", a.c.worker_id))
+                   .returning(a.c.id))
+    end_attempt = (sa.update(a).where(a.c.id == p("attempt", a.c.id))
+                   .values(outcome=p("outcome", a.c.outcome), duration_s=p("duration", a.c.duration_s),
+                           http_status=p("http_status", a.c.http_status), reason=p("reason", a.c.reason),
+                           reply=p("reply", a.c.reply)))
+    booked = (sa.update(s).where(s.c.id == p("shipment", s.c.id))
+              .values(status=_sql_literal("booked"), cnote=p("cnote", s.c.cnote),
+                      jne_order_id=p("order_id", s.c.jne_order_id), booked_at=p("now", s.c.booked_at),
+                      updated_at=p("now", s.c.updated_at), errors=_sql_literal("{}"), skip_reason=sa.null(),
+                      next_attempt_at=sa.null(), lease_owner=sa.null(), lease_until=sa.null(),
+                      account_key=sa.func.coalesce(p("account", s.c.account_key), s.c.account_key)))
+    return _WorkerSQL(due, bodies, send, sa.select(blocked), sent_before, log_attempt, end_attempt, booked)
+
+
 @dataclass(frozen=True)
 class Claim:
     """A shipment a worker holds the lease on, with the snapshot it must book."""
@@ -740,32 +829,15 @@ def claim(engine: Engine, worker_id: str, now: datetime, lease_s: float, limit: 
     """Lease up to ``limit`` due queued shipments for ``worker_id`` (no two workers get the same row)."""
     if limit <= 0:
         return []
-    s = shipments
+    sql = _worker_sql()
     until = now + timedelta(seconds=lease_s)
-    due = (sa.select(s.c.id)
-           .where(s.c.status == "queued", s.c.next_attempt_at <= now,
-                  sa.or_(s.c.lease_until.is_(None), s.c.lease_until <= now))
-           # next_attempt_at alone: the partial index gives that order, so the scan stops at
-           # ``limit`` rows instead of sorting every due row (a flash sale queues thousands).
-           .order_by(s.c.next_attempt_at).limit(limit)
-           # PostgreSQL: rows another worker is claiming right now are skipped, not waited for.
-           # SQLite ignores this; its BEGIN IMMEDIATE makes the whole statement exclusive.
-           .with_for_update(skip_locked=True))
-    # next_attempt_at moves to the lease's end too, so rows in flight sort behind the due ones
-    # and an expired lease (killed worker) makes the row due again by itself.
-    stmt = (sa.update(s).where(s.c.id.in_(due.scalar_subquery()))
-            .values(lease_owner=worker_id, lease_until=until, next_attempt_at=until)
-            .returning(s.c.id, s.c.store_id, s.c.order_ref, s.c.order_number, s.c.topic,
-                       s.c.snapshot_version, s.c.delivery_id, s.c.jne_order_id, s.c.attempts,
-                       s.c.budget_used, s.c.budget_since, s.c.account_key))
     with _writing(engine) as conn:
-        rows = conn.execute(stmt).all()
+        rows = conn.execute(sql.due, {"p_now": now, "p_until": until, "p_worker": worker_id,
+                                      "p_limit": limit}).all()
         if not rows:
             return []
-        ids = [r.delivery_id for r in rows]
         bodies = {r.id: (r.body, r.received_at) for r in conn.execute(
-            sa.select(deliveries.c.id, deliveries.c.body, deliveries.c.received_at)
-            .where(deliveries.c.id.in_(ids)))}
+            sql.bodies, {"p_ids": [r.delivery_id for r in rows]})}
     out = []
     for r in sorted(rows, key=lambda r: r.id):
         body, received_at = bodies.get(r.delivery_id, (b"", None))
@@ -803,29 +875,18 @@ def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: s
     call must not be made: ``'blocked'`` (the account is blocked) or ``'lost'`` (the
     lease was taken over by another worker).
     """
-    s, a = shipments, attempts_log
-    blocked = sa.exists().where(account_blocks.c.account_key == account_key)
-    until = now + timedelta(seconds=lease_s)
+    sql = _worker_sql()
+    params = {"p_shipment": claim_.id, "p_worker": worker_id, "p_account": account_key,
+              "p_order_id": jne_order_id, "p_now": now, "p_until": now + timedelta(seconds=lease_s),
+              "p_version": claim_.snapshot_version, "p_request": _safe_request(fields)}
     with _writing(engine) as conn:
         # One statement: still ours, still queued, account not blocked (by any process).
-        got = conn.execute(
-            sa.update(s).where(s.c.id == claim_.id, s.c.lease_owner == worker_id, s.c.status == "queued",
-                               ~blocked)
-            .values(jne_order_id=jne_order_id, account_key=account_key, attempts=s.c.attempts + 1,
-                    budget_used=s.c.budget_used + 1,
-                    budget_since=sa.func.coalesce(s.c.budget_since, now),
-                    lease_until=until, next_attempt_at=until, updated_at=now)
-            .returning(s.c.attempts, s.c.budget_used, s.c.budget_since)).first()
+        got = conn.execute(sql.send, params).first()
         if got is None:
-            return "blocked" if conn.execute(sa.select(blocked)).scalar() else "lost"
+            return "blocked" if conn.execute(sql.is_blocked, params).scalar() else "lost"
         # attempts counts every call ever begun for this row, so 1 means no earlier attempt rows.
-        sent_before = got.attempts > 1 and conn.execute(
-            sa.select(a.c.id).where(a.c.shipment_id == claim_.id, a.c.jne_order_id == jne_order_id,
-                                    a.c.outcome.in_(MAY_HAVE_BOOKED)).limit(1)).first() is not None
-        attempt_id = conn.execute(sa.insert(a).values(
-            shipment_id=claim_.id, started_at=now, jne_order_id=jne_order_id,
-            snapshot_version=claim_.snapshot_version, request=_safe_request(fields),
-            outcome="sending", worker_id=worker_id).returning(a.c.id)).scalar_one()
+        sent_before = got.attempts > 1 and conn.execute(sql.sent_before, params).first() is not None
+        attempt_id = conn.execute(sql.log_attempt, params).scalar_one()
     return Attempt(attempt_id, sent_before, got.budget_used, got.budget_since)
 
 
@@ -844,10 +905,11 @@ class AttemptResult:
 def _end_attempt(conn: Connection, result: AttemptResult | None) -> None:
     if result is None:
         return
-    conn.execute(sa.update(attempts_log).where(attempts_log.c.id == result.id).values(
-        outcome=result.outcome, duration_s=result.duration_s, http_status=result.http_status,
-        reason=(result.reason or None) and result.reason[:REPLY_MAX_CHARS],
-        reply=(result.reply or None) and result.reply[:REPLY_MAX_CHARS]))
+    conn.execute(_worker_sql().end_attempt, {
+        "p_attempt": result.id, "p_outcome": result.outcome, "p_duration": result.duration_s,
+        "p_http_status": result.http_status,
+        "p_reason": (result.reason or None) and result.reason[:REPLY_MAX_CHARS],
+        "p_reply": (result.reply or None) and result.reply[:REPLY_MAX_CHARS]})
 
 
 def end_attempt(engine: Engine, result: AttemptResult) -> None:
@@ -861,10 +923,9 @@ def record_booked(engine: Engine, shipment_id: int, jne_order_id: str, cnote: st
     """Mark a shipment booked; unconditional, because a booking at JNE is a fact whoever holds the lease."""
     with _writing(engine) as conn:
         _end_attempt(conn, attempt)
-        conn.execute(sa.update(shipments).where(shipments.c.id == shipment_id).values(
-            status="booked", cnote=cnote, jne_order_id=jne_order_id, booked_at=now, updated_at=now,
-            errors={}, skip_reason=None, next_attempt_at=None, lease_owner=None, lease_until=None,
-            account_key=sa.func.coalesce(account_key, shipments.c.account_key)))
+        conn.execute(_worker_sql().booked, {"p_shipment": shipment_id, "p_cnote": cnote,
+                                            "p_order_id": jne_order_id, "p_now": now,
+                                            "p_account": account_key})
 
 
 def finish(engine: Engine, claim_: Claim, worker_id: str, status: str, now: datetime, *,
