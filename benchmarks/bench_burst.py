@@ -191,18 +191,20 @@ def run_one(kind: str, args: argparse.Namespace) -> dict[str, Any]:
             bound = expected["booked"] * args.latency_ms / 1000 / args.concurrency
             web = common.start_web("web", config, work)
             services.append(web)
-            worker = common.start_worker(config, work, args.concurrency)
-            services.append(worker)
-            time.sleep(1.0)  # the worker process is up before the sale starts (imports, config)
-            if worker.proc.poll() is not None:
-                raise SystemExit(f"worker exited:\n{worker.tail()}")
+            workers = [common.start_worker(config, work, args.concurrency // args.workers, name=f"worker{i}")
+                       for i in range(args.workers)]
+            services += workers
+            time.sleep(1.0)  # the worker processes are up before the sale starts (imports, config)
+            for worker in workers:
+                if worker.proc.poll() is not None:
+                    raise SystemExit(f"worker exited:\n{worker.tail()}")
             port = int(web.url.rsplit(":", 1)[1])
             started = datetime.now(UTC)
             t0 = time.monotonic()
             statuses, retries = send_all(port, deliveries, args.connections, t0 + args.timeout)
             ingest_s = time.monotonic() - t0
             depth = wait_drained(url, expected, t0 + args.timeout)
-            worker_code = worker.stop()
+            worker_code = max(abs(w.stop() or 0) for w in workers)
             stats = common.http_json(sandbox.url + "/_sandbox/stats")
             bookings = common.http_json(sandbox.url + "/_sandbox/bookings")
         finally:
@@ -245,6 +247,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=5000, help="deliveries to send (default 5000)")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--concurrency", type=int, default=16, help="worker --concurrency (default 16)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes sharing --concurrency (default 1; more use more cores)")
     parser.add_argument("--latency-ms", type=int, default=100, help="sandbox JNE latency per booking (default 100)")
     parser.add_argument("--connections", type=int, default=8, help="concurrent webhook senders (default 8)")
     parser.add_argument("--timeout", type=float, default=240, help="give up after this many seconds (default 240)")
@@ -257,7 +261,7 @@ def main() -> None:
     print(common.machine())
     print(f"{args.orders} deliveries ({REPEAT_SHARE:.0%} repeats, 1 in {UNBOOKABLE_EVERY} unbookable, Shopify and "
           f"WooCommerce fixtures) from {args.connections} connections; web: {' '.join(common.procfile_command('web'))}; "
-          f"worker: jne-integration worker --concurrency {args.concurrency}; sandbox JNE {args.latency_ms} ms per booking")
+          f"worker: {args.workers} x jne-integration worker --concurrency {args.concurrency // args.workers}; sandbox JNE {args.latency_ms} ms per booking")
     results = [run_one(kind, args) for kind in kinds]
     rows = []
     ok = True
