@@ -85,7 +85,7 @@ def claim_sql(engine: Any) -> tuple[str, Any]:
     seen: list[tuple[str, Any]] = []
 
     def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any, _many: bool) -> None:
-        if statement.lstrip().upper().startswith("UPDATE SHIPMENTS"):
+        if "SKIP LOCKED" in statement.upper():
             seen.append((statement, parameters))
 
     event.listen(engine, "before_cursor_execute", capture)

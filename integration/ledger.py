@@ -732,6 +732,11 @@ class _WorkerSQL(NamedTuple):
     log_attempt: Any    # begin_attempt: the 'sending' row of the attempts log
     end_attempt: Any    # how the call ended
     booked: Any         # record_booked
+    # PostgreSQL: each of the three above as one statement (data-modifying CTEs), sent in
+    # autocommit: one round trip instead of four or five, and fewer GIL hand-offs per booking.
+    due_pg: Any
+    send_pg: Any
+    booked_pg: Any      # with the attempt's result
 
 
 _WORKER_SQL: list[_WorkerSQL] = []
@@ -802,7 +807,36 @@ def _build_worker_sql() -> _WorkerSQL:
                       updated_at=p("now", s.c.updated_at), errors=_sql_literal("{}"), skip_reason=sa.null(),
                       next_attempt_at=sa.null(), lease_owner=sa.null(), lease_until=sa.null(),
                       account_key=sa.func.coalesce(p("account", s.c.account_key), s.c.account_key)))
-    return _WorkerSQL(due, bodies, send, sa.select(blocked), sent_before, log_attempt, end_attempt, booked)
+    claimed = due.cte("claimed")
+    due_pg = sa.select(claimed, d.c.body, d.c.received_at).select_from(
+        claimed.outerjoin(d, d.c.id == claimed.c.delivery_id))
+    sent = send.cte("sent")
+    log_values = {"shipment_id": sa.cast(p("shipment", a.c.shipment_id), a.c.shipment_id.type),
+                  "started_at": sa.cast(p("now", a.c.started_at), a.c.started_at.type),
+                  "jne_order_id": sa.cast(p("order_id", a.c.jne_order_id), a.c.jne_order_id.type),
+                  "snapshot_version": sa.cast(p("version", a.c.snapshot_version), a.c.snapshot_version.type),
+                  "request": sa.cast(p("request", a.c.request), a.c.request.type),
+                  "outcome": _sql_literal("sending"),
+                  "worker_id": sa.cast(p("worker", a.c.worker_id), a.c.worker_id.type)}
+    logged = (sa.insert(a).from_select(list(log_values), sa.select(*log_values.values()).select_from(sent))
+              .returning(a.c.id).cte("logged"))
+    # The EXISTS checks read the rows as they were before this statement, as the separate
+    # statements did before the INSERT.
+    send_pg = sa.select(sa.select(sent.c.attempts).scalar_subquery().label("attempts"),
+                        sa.select(sent.c.budget_used).scalar_subquery().label("budget_used"),
+                        sa.select(sent.c.budget_since).scalar_subquery().label("budget_since"),
+                        sa.select(logged.c.id).scalar_subquery().label("attempt_id"),
+                        sent_before.exists().label("sent_before"), blocked.label("is_blocked"))
+    booked_pg = booked.add_cte(end_attempt.returning(a.c.id).cte("ended"))
+    return _WorkerSQL(due, bodies, send, sa.select(blocked), sent_before, log_attempt, end_attempt, booked,
+                      due_pg, send_pg, booked_pg)
+
+
+@contextmanager
+def _one_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for a single statement, which is then its own transaction (no BEGIN/COMMIT)."""
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 @dataclass(frozen=True)
@@ -830,10 +864,15 @@ def claim(engine: Engine, worker_id: str, now: datetime, lease_s: float, limit: 
     if limit <= 0:
         return []
     sql = _worker_sql()
-    until = now + timedelta(seconds=lease_s)
+    params = {"p_now": now, "p_until": now + timedelta(seconds=lease_s), "p_worker": worker_id, "p_limit": limit}
+    if engine.dialect.name == "postgresql":
+        with _one_statement(engine) as conn:
+            rows = conn.execute(sql.due_pg, params).all()
+        return [Claim(**{k: v for k, v in r._asdict().items() if k not in ("body", "received_at")},
+                      body=bytes(r.body or b""), received_at=r.received_at)
+                for r in sorted(rows, key=lambda r: r.id)]
     with _writing(engine) as conn:
-        rows = conn.execute(sql.due, {"p_now": now, "p_until": until, "p_worker": worker_id,
-                                      "p_limit": limit}).all()
+        rows = conn.execute(sql.due, params).all()
         if not rows:
             return []
         bodies = {r.id: (r.body, r.received_at) for r in conn.execute(
@@ -879,6 +918,13 @@ def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: s
     params = {"p_shipment": claim_.id, "p_worker": worker_id, "p_account": account_key,
               "p_order_id": jne_order_id, "p_now": now, "p_until": now + timedelta(seconds=lease_s),
               "p_version": claim_.snapshot_version, "p_request": _safe_request(fields)}
+    if engine.dialect.name == "postgresql":
+        with _one_statement(engine) as conn:
+            row = conn.execute(sql.send_pg, params).one()
+        if row.attempt_id is None:
+            return "blocked" if row.is_blocked else "lost"
+        return Attempt(row.attempt_id, row.attempts > 1 and bool(row.sent_before), row.budget_used,
+                       row.budget_since)
     with _writing(engine) as conn:
         # One statement: still ours, still queued, account not blocked (by any process).
         got = conn.execute(sql.send, params).first()
@@ -905,11 +951,14 @@ class AttemptResult:
 def _end_attempt(conn: Connection, result: AttemptResult | None) -> None:
     if result is None:
         return
-    conn.execute(_worker_sql().end_attempt, {
-        "p_attempt": result.id, "p_outcome": result.outcome, "p_duration": result.duration_s,
-        "p_http_status": result.http_status,
-        "p_reason": (result.reason or None) and result.reason[:REPLY_MAX_CHARS],
-        "p_reply": (result.reply or None) and result.reply[:REPLY_MAX_CHARS]})
+    conn.execute(_worker_sql().end_attempt, _end_params(result))
+
+
+def _end_params(result: AttemptResult) -> dict[str, Any]:
+    return {"p_attempt": result.id, "p_outcome": result.outcome, "p_duration": result.duration_s,
+            "p_http_status": result.http_status,
+            "p_reason": (result.reason or None) and result.reason[:REPLY_MAX_CHARS],
+            "p_reply": (result.reply or None) and result.reply[:REPLY_MAX_CHARS]}
 
 
 def end_attempt(engine: Engine, result: AttemptResult) -> None:
@@ -921,11 +970,19 @@ def end_attempt(engine: Engine, result: AttemptResult) -> None:
 def record_booked(engine: Engine, shipment_id: int, jne_order_id: str, cnote: str,
                   account_key: str | None, now: datetime, attempt: AttemptResult | None = None) -> None:
     """Mark a shipment booked; unconditional, because a booking at JNE is a fact whoever holds the lease."""
+    sql = _worker_sql()
+    params = {"p_shipment": shipment_id, "p_cnote": cnote, "p_order_id": jne_order_id, "p_now": now,
+              "p_account": account_key}
+    if engine.dialect.name == "postgresql":
+        with _one_statement(engine) as conn:
+            if attempt is None:
+                conn.execute(sql.booked, params)
+            else:
+                conn.execute(sql.booked_pg, {**params, **_end_params(attempt)})
+        return
     with _writing(engine) as conn:
         _end_attempt(conn, attempt)
-        conn.execute(_worker_sql().booked, {"p_shipment": shipment_id, "p_cnote": cnote,
-                                            "p_order_id": jne_order_id, "p_now": now,
-                                            "p_account": account_key})
+        conn.execute(sql.booked, params)
 
 
 def finish(engine: Engine, claim_: Claim, worker_id: str, status: str, now: datetime, *,
