@@ -251,7 +251,7 @@ def start_gunicorn(config_path: Path, workers: int = 2, env: dict[str, str] | No
         try:
             if requests.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return proc, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a booting worker may accept, then be slow
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             stop_gunicorn(proc)
