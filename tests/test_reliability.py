@@ -316,9 +316,14 @@ def test_502s_and_lost_replies_during_a_sale_still_book_each_order_once(
         wait_for(lambda: statuses(engine) == {"booked": len(refs)}, timeout=90, what="all booked")
     assert_ledger_agrees_with_jne(engine, sandbox, len(refs))
     log = attempt_log(engine)
-    lost = [oid for oid, outcomes in log.items() if "duplicate" in outcomes]
-    assert len(lost) == 4  # each lost reply was recovered from JNE's duplicate answer, no more
-    assert sum(o.count("transient") for o in log.values()) == 6 + 4  # the 502s and the lost replies
+    for order_id, outcomes in log.items():
+        # Transient failures, then one answer: booked, or "already exist" after a call that may
+        # have booked (the lost-reply rule), never a second booking.
+        assert outcomes[-1] in ("booked", "duplicate") and set(outcomes[:-1]) <= {"transient"}, outcomes
+        assert outcomes[-1] == "booked" or len(outcomes) > 1, (order_id, outcomes)
+    # Every injected fault was met (a slow machine may add timeouts of its own, never fewer).
+    assert sum(o[-1] == "duplicate" for o in log.values()) >= 4
+    assert sum(o.count("transient") for o in log.values()) >= 6 + 4
 
 
 # -- whatever the receiver stored, the worker ends it -------------------------------------------
