@@ -290,7 +290,8 @@ def _setup_sqlite(engine: Engine) -> None:
         # WAL: readers never block the writer; switching needs a moment without other writers,
         # which the busy timeout above waits for.
         cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
+        # FULL: a delivery answered 200 survives a power cut too (WAL fsync per commit, ~0.3 ms).
+        cur.execute("PRAGMA synchronous = FULL")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.close()
 
