@@ -1,7 +1,7 @@
 """Shared test fixtures: real databases (SQLite files and the PostgreSQL server), real servers.
 
-PostgreSQL tests never skip: when the server at TEST_POSTGRES_URL (default the CI machine's
-127.0.0.1:5432, database test, user postgres, trust auth) cannot be reached, they fail.
+When the server at TEST_POSTGRES_URL (default the CI machine's 127.0.0.1:5432, database test,
+user postgres, trust auth) cannot be reached, the PostgreSQL tests fail; they are never left out.
 Each test gets its own PostgreSQL schema, so tests never see each other's rows.
 """
 
