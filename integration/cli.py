@@ -75,7 +75,8 @@ def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> 
 
     from integration import ledger
     from integration.app import create_app
-    from integration.worker import Worker, start_embedded_sandbox
+    from integration.booking.worker import Worker
+    from integration.embedded import start_embedded_sandbox
 
     config = _load(ctx, config_path)
     _setup_logging(config)
@@ -122,7 +123,8 @@ def worker(ctx: click.Context, config_path: str | None, once: bool, concurrency:
     from dataclasses import replace
 
     from integration import ledger
-    from integration.worker import Worker, start_embedded_sandbox
+    from integration.booking.worker import Worker
+    from integration.embedded import start_embedded_sandbox
 
     config = _load(ctx, config_path)
     _setup_logging(config)

@@ -19,8 +19,10 @@ from typing import Any
 
 import cerberus
 import yaml
+from sqlalchemy.engine import url as sa_url
 
 from integration.errors import ConfigError
+from integration.ledger.engine import normalise_database_url
 
 ENV_VAR = "JNE_INTEGRATION_CONFIG"
 DEFAULT_FILE = "integration.yaml"
@@ -128,14 +130,6 @@ class Config:
 def normalise_shop(shop: str) -> str:
     """Compare shop identities loosely: case, surrounding space and a trailing slash do not matter."""
     return (shop or "").strip().rstrip("/").lower()
-
-
-def normalise_database_url(url: str) -> str:
-    """Accept Heroku-style ``postgres://`` URLs and pick the psycopg 3 driver for PostgreSQL."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
-    return url
 
 
 # -- the schema of integration.yaml ------------------------------------------------------------
@@ -346,8 +340,25 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
 
     hooks = doc.get("webhooks") or {}
     worker = WorkerSettings(**(doc.get("worker") or {}))
-    return Config(database_url=normalise_database_url(doc["database_url"]), jne=jne, stores=stores,
+    database_url = normalise_database_url(doc["database_url"])
+    if path is not None:
+        database_url = resolve_sqlite_path(database_url, base)
+    return Config(database_url=database_url, jne=jne, stores=stores,
                   path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker)
+
+
+def resolve_sqlite_path(url: str, base: Path) -> str:
+    """A relative SQLite file is relative to ``base`` (the configuration file's folder), like every path.
+
+    Otherwise ``jne-integration --config shop/integration.yaml status`` run from another folder would
+    read (and create) an empty ``integration.db`` there instead of the shop's ledger.
+    """
+    parsed = sa_url.make_url(url)
+    database = parsed.database
+    if (not parsed.drivername.startswith("sqlite") or not database or database == ":memory:"
+            or database.startswith("file:") or os.path.isabs(database)):
+        return url
+    return parsed.set(database=str((base / database).resolve())).render_as_string(hide_password=False)
 
 
 def _account(block: dict[str, Any]) -> JNEAccount:

@@ -12,7 +12,8 @@ answers the scrape. Without it each process reports only its own counts. We keep
 memory, so gunicorn's ``child_exit`` hook (``multiprocess.mark_process_dead``) is not needed.
 
 Label values are bounded: stores are the configured store ids or ``unknown``, topics a fixed set
-or ``other``, outcomes the fixed lists below; nothing a request sends becomes a label as it is.
+or ``other``, outcomes the values of ``DeliveryOutcome`` and ``BookingOutcome``
+(integration/vocabulary.py); nothing a request sends becomes a label as it is.
 """
 
 from __future__ import annotations
@@ -40,9 +41,6 @@ from integration import ledger
 
 log = logging.getLogger(__name__)
 
-DELIVERY_OUTCOMES = ("stored", "duplicate", "ignored", "rejected_signature", "unknown_store",
-                     "bad_request", "too_large", "db_unavailable", "ping", "ignored_topic")
-BOOKING_OUTCOMES = ("booked", "retry", "blocked", "failed", "needs_attention", "skipped")
 UNKNOWN_STORE = "unknown"
 OTHER_TOPIC = "other"
 

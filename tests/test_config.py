@@ -70,7 +70,8 @@ ENV = {"TOKO_ALI_SECRET": "s3cret-ali", "JNE_USERNAME": "TOKOALI", "JNE_API_KEY"
 def test_full_example_loads_with_environment_and_defaults(tmp_path):
     config = load_config(write_config(tmp_path, HEAD + STORE), env=ENV)
     store = config.stores["toko-ali"]
-    assert config.database_url == "sqlite:///integration.db"
+    # a relative SQLite file sits beside the configuration file, like the mappings
+    assert config.database_url == f"sqlite:///{(tmp_path / 'integration.db').resolve()}"
     assert config.jne.username == "TOKOALI" and config.jne.api_key == "k3y-value-123"
     assert store.webhook_secret == "s3cret-ali"
     assert store.mapping_path == (tmp_path / "mappings" / "shopify.yaml").resolve()
@@ -83,6 +84,20 @@ def test_full_example_loads_with_environment_and_defaults(tmp_path):
     assert "webhook_secret" not in store.facts and "jne" not in store.facts
     assert config.store_for("shopify", "TOKO-ALI.myshopify.com/") is store
     assert config.store_for("woocommerce", "toko-ali.myshopify.com") is None
+
+
+def test_sqlite_path_follows_the_config_file_not_the_current_folder(tmp_path, monkeypatch):
+    (tmp_path / "shop").mkdir()
+    path = write_config(tmp_path / "shop", HEAD.replace("sqlite:///integration.db", "sqlite:///data/ledger.db")
+                        + STORE)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    config = load_config(Path("..") / "shop" / "integration.yaml", env=ENV)
+    assert config.database_url == f"sqlite:///{(tmp_path / 'shop' / 'data' / 'ledger.db').resolve()}"
+    # absolute paths, memory databases and PostgreSQL are left as they are
+    for url in ("sqlite:////var/lib/jne/ledger.db", "sqlite://", "postgresql+psycopg://u@db/x"):
+        assert load_config(path, env={**ENV, "DATABASE_URL": url}).database_url == url
 
 
 def test_default_after_colon_dash_and_explicit_env(tmp_path):

@@ -29,10 +29,10 @@ from ledger_helpers import dump_text
 
 from integration import ledger
 from integration.app import create_app
+from integration.booking.worker import Worker
 from integration.cli import main as cli
 from integration.config import PROJECT_ROOT
 from integration.serving import serve_in_thread
-from integration.worker import Worker
 
 sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox
 

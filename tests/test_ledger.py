@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from ledger_helpers import T0, count, delivery, dump_text, later, row, set_status
 
 from integration import ledger
+from integration.vocabulary import ShipmentStatus
 
 
 @pytest.fixture
@@ -173,7 +174,7 @@ def test_concurrent_ingest_from_threads_keeps_one_row_per_event_and_order(engine
     assert results["duplicate"] == orders * events_per_order * (threads - 1)
     assert count(engine, ledger.deliveries) == orders * events_per_order
     assert count(engine, ledger.shipments) == orders
-    assert ledger.queue_depth(engine) == {**dict.fromkeys(ledger.STATUSES, 0), "queued": orders}
+    assert ledger.queue_depth(engine) == {**dict.fromkeys(ShipmentStatus, 0), "queued": orders}
     # Every order ends holding its newest snapshot, whatever the interleaving was.
     assert {r["order"] for r in ledger.list_shipments(engine)} == {str(o) for o in range(orders)}
     assert all(row(engine, "toko", str(o)).order_updated_at == later(events_per_order - 1)
@@ -181,11 +182,11 @@ def test_concurrent_ingest_from_threads_keeps_one_row_per_event_and_order(engine
 
 
 def test_queue_depth_lists_every_status(engine):
-    assert ledger.queue_depth(engine) == dict.fromkeys(ledger.STATUSES, 0)
+    assert ledger.queue_depth(engine) == dict.fromkeys(ShipmentStatus, 0)
     for i, status in enumerate(["queued", "booked", "booked", "skipped"]):
         ledger.ingest(engine, delivery(order_ref=str(i), event_id=f"e{i}"))
         set_status(engine, "toko", str(i), status)
-    assert ledger.queue_depth(engine) == {**dict.fromkeys(ledger.STATUSES, 0),
+    assert ledger.queue_depth(engine) == {**dict.fromkeys(ShipmentStatus, 0),
                                           "queued": 1, "booked": 2, "skipped": 1}
 
 
@@ -327,7 +328,8 @@ def test_lost_reply_rule_sees_earlier_sends_of_the_same_order_id(engine):
     assert first[1] is False
     # w1 is killed mid-call (its attempt stays 'sending'); the lease runs out; w2 claims it.
     (c2,) = ledger.claim(engine, "w2", now + timedelta(seconds=61), 60, 1)
-    assert ledger.begin_attempt(engine, c, "w1", "TOKO1001", "acct", {}, now, 60) == "lost"
+    with pytest.raises(ledger.LeaseLost):
+        ledger.begin_attempt(engine, c, "w1", "TOKO1001", "acct", {}, now, 60)
     second = ledger.begin_attempt(engine, c2, "w2", "TOKO1001", "acct", {"ORDER_ID": "TOKO1001"},
                                   now + timedelta(seconds=61), 60)
     assert second[1] is True
@@ -339,14 +341,32 @@ def test_lost_reply_rule_sees_earlier_sends_of_the_same_order_id(engine):
 def test_finish_needs_the_lease_and_requeues_on_a_newer_snapshot(engine):
     ledger.ingest(engine, delivery())
     now = datetime.now(UTC)
+    attention = ledger.Settlement(ShipmentStatus.NEEDS_ATTENTION, errors={"X": ["y"]},
+                                  problems=[{"field": "X", "code": "c", "params": {}}])
     (c,) = ledger.claim(engine, "w1", now, 60, 1)
-    assert ledger.finish(engine, c, "someone-else", "needs_attention", now, errors={"X": ["y"]}) is None
+    with pytest.raises(ledger.LeaseLost):
+        ledger.finish(engine, c, "someone-else", attention, now)
     ledger.ingest(engine, delivery(event_id="ev-2", updated_at=later(1)))
-    assert ledger.finish(engine, c, "w1", "needs_attention", now, errors={"X": ["y"]},
-                         requeue_if_changed=True) == "queued"
+    # A newer snapshot arrived while w1 worked on the old one: w1's verdict is not written.
+    assert ledger.finish(engine, c, "w1", attention, now) == ShipmentStatus.QUEUED
     r = row(engine, "toko", "1001")
-    assert (r.status, r.lease_owner, r.errors) == ("queued", None, {})
+    assert (r.status, r.lease_owner, r.errors, r.problems) == ("queued", None, {}, [])
     (c2,) = ledger.claim(engine, "w1", datetime.now(UTC), 60, 1)
-    assert ledger.finish(engine, c2, "w1", "needs_attention", now, errors={"X": ["y"]},
-                         requeue_if_changed=True) == "needs_attention"
-    assert row(engine, "toko", "1001").errors == {"X": ["y"]}
+    assert ledger.finish(engine, c2, "w1", attention, now) == ShipmentStatus.NEEDS_ATTENTION
+    r = row(engine, "toko", "1001")
+    assert (r.status, r.errors, r.problems) == ("needs_attention", {"X": ["y"]},
+                                                [{"field": "X", "code": "c", "params": {}}])
+
+
+def test_a_blocked_account_refuses_the_call_before_it_is_made(engine):
+    ledger.ingest(engine, delivery())
+    now = datetime.now(UTC)
+    (c,) = ledger.claim(engine, "w1", now, 60, 1)
+    blocked = ledger.Settlement(ShipmentStatus.BLOCKED, block_reason="Username Or API KEY Not Found.")
+    ledger.ingest(engine, delivery(order_ref="1002", event_id="ev-2"))
+    (c2,) = ledger.claim(engine, "w1", datetime.now(UTC), 60, 1)
+    assert ledger.finish(engine, c2, "w1", blocked, now, account_key="acct") == ShipmentStatus.BLOCKED
+    assert ledger.blocked_accounts(engine) == {"acct": "Username Or API KEY Not Found."}
+    with pytest.raises(ledger.AccountBlocked):
+        ledger.begin_attempt(engine, c, "w1", "TOKO1001", "acct", {"ORDER_ID": "TOKO1001"}, now, 60)
+    assert row(engine, "toko", "1001").attempts == 0

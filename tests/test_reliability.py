@@ -39,8 +39,8 @@ from hypothesis import strategies as st
 from jne_helpers import TEST_API_KEY, Sandbox
 
 from integration import ledger
+from integration.booking.worker import Worker
 from integration.config import PROJECT_ROOT, load_config
-from integration.worker import Worker
 
 served_app = app_helpers.served_app  # the fixtures, bound by name
 sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox

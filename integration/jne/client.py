@@ -24,28 +24,30 @@ from requests.adapters import HTTPAdapter
 
 from integration.jne.fields import CREDENTIAL_FIELDS
 from integration.jne.schema import as_form
+from integration.vocabulary import JNEOutcome
 
 __all__ = ["BOOKED", "DUPLICATE", "REJECTED", "AUTH_FAILED", "TRANSIENT", "OUTCOMES",
            "BookingResult", "JNEClient", "classify_reply"]
 
 log = logging.getLogger("integration.jne")
 
-BOOKED = "booked"
+# Every reply is one of the JNEOutcome values (integration/vocabulary.py), which say when retrying is safe:
+BOOKED = JNEOutcome.BOOKED
 """JNE booked the pickup and gave its cnote (airwaybill). Done: do not send this order again."""
-DUPLICATE = "duplicate"
+DUPLICATE = JNEOutcome.DUPLICATE
 """JNE already has this ORDER_ID and returned the cnote of that booking. Done, if this ledger row
 sent the ORDER_ID before (a lost reply); otherwise the ORDER_ID collides with another order."""
-REJECTED = "rejected"
+REJECTED = JNEOutcome.REJECTED
 """JNE refused this booking (empty fields, a reason, its firewall, success without cnote). Retrying
 the same fields cannot help: a person fixes the order or mapping, then replays it."""
-AUTH_FAILED = "auth_failed"
+AUTH_FAILED = JNEOutcome.AUTH_FAILED
 """JNE does not know the username/api_key. Retrying cannot help until a person fixes the
 credentials; stop booking for this account."""
-TRANSIENT = "transient"
+TRANSIENT = JNEOutcome.TRANSIENT
 """No usable answer (refused, reset, timeout, 5xx, 429, a body that is not JSON). JNE may or may not
 have booked: retrying later with the SAME ORDER_ID is safe, since JNE refuses a second booking of
 an ORDER_ID and answers "duplicate" with the first cnote."""
-OUTCOMES = (BOOKED, DUPLICATE, REJECTED, AUTH_FAILED, TRANSIENT)
+OUTCOMES = tuple(JNEOutcome)
 
 REPLY_CHARS = 2000  # kept of a reply body: enough to read a WAF page or an odd JSON, small in a ledger
 _WAF_TEXT = "security policy"  # JNE's firewall page: "Content not confirm our security Policy"
@@ -66,7 +68,7 @@ class BookingResult:
       credentials.
     """
 
-    outcome: str
+    outcome: JNEOutcome
     cnote: str | None
     reason: str
     http_status: int | None
@@ -76,12 +78,12 @@ class BookingResult:
     @property
     def done(self) -> bool:
         """JNE holds a booking for this ORDER_ID (booked, or duplicate with the cnote)."""
-        return self.outcome in (BOOKED, DUPLICATE)
+        return self.outcome in (JNEOutcome.BOOKED, JNEOutcome.DUPLICATE)
 
     @property
     def retry_safe(self) -> bool:
         """Sending the same fields (same ORDER_ID) again later may succeed and cannot double-book."""
-        return self.outcome == TRANSIENT
+        return self.outcome.retryable
 
     @property
     def needs_person(self) -> bool:
@@ -181,7 +183,7 @@ def _new_session() -> requests.Session:
     return session
 
 
-def classify_reply(http_status: int, body: bytes | str) -> tuple[str, str | None, str]:
+def classify_reply(http_status: int, body: bytes | str) -> tuple[JNEOutcome, str | None, str]:
     """(outcome, cnote, reason) for one HTTP reply from JNE's pickup endpoint."""
     text = body.decode("utf-8", errors="replace") if isinstance(body, bytes) else body
     if http_status >= 500 or http_status == 429:
@@ -201,7 +203,7 @@ def classify_reply(http_status: int, body: bytes | str) -> tuple[str, str | None
     return _classify_json(http_status, data)
 
 
-def _classify_json(http_status: int, data: dict[str, Any]) -> tuple[str, str | None, str]:
+def _classify_json(http_status: int, data: dict[str, Any]) -> tuple[JNEOutcome, str | None, str]:
     error = str(data.get("error") or "").strip()
     if _AUTH_TEXT in error.lower():
         return AUTH_FAILED, None, f"JNE does not know this username/api_key: {error!r}"
@@ -216,7 +218,7 @@ def _classify_json(http_status: int, data: dict[str, Any]) -> tuple[str, str | N
     return TRANSIENT, None, f"JNE answered HTTP {http_status} with JSON this client does not know: {_snippet(json.dumps(data))}"
 
 
-def _classify_detail(item: dict[str, Any]) -> tuple[str, str | None, str]:
+def _classify_detail(item: dict[str, Any]) -> tuple[JNEOutcome, str | None, str]:
     status = str(item.get("status") or "").strip()
     reason = str(item.get("reason") or "").strip()
     if _DUPLICATE_TEXT in reason.lower():

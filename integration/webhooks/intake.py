@@ -44,6 +44,7 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 from integration import ledger
 from integration.config import Config, Store
 from integration.metrics import DELIVERIES, OTHER_TOPIC, UNKNOWN_STORE
+from integration.vocabulary import DeliveryOutcome, IngestOutcome
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class Answer:
     """An HTTP answer and how it is counted."""
 
     status: int
-    outcome: str
+    outcome: DeliveryOutcome
     body: dict[str, str]
 
 
@@ -109,9 +110,9 @@ def receive(platform: Platform) -> Response:
         answer, store = _process(platform, intake, topic)
     except RequestEntityTooLarge:
         _drain()
-        answer = Answer(413, "too_large", {"error": "body too large"})
+        answer = Answer(413, DeliveryOutcome.TOO_LARGE, {"error": "body too large"})
     except ClientDisconnected:  # shorter than its Content-Length, or broken chunked encoding
-        answer = Answer(400, "bad_request", {"error": "body incomplete"})
+        answer = Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": "body incomplete"})
     DELIVERIES.labels(store=store.id if store else UNKNOWN_STORE,
                       topic=topic if topic in platform.order_topics else OTHER_TOPIC,
                       outcome=answer.outcome).inc()
@@ -135,34 +136,34 @@ def _process(platform: Platform, intake: Intake, topic: str) -> tuple[Answer, St
     signature = headers.get(platform.signature_header)
     if not signature:
         if platform.ping is not None and platform.ping.fullmatch(body.strip()):
-            return Answer(200, "ping", {"status": "ignored", "reason": "ping"}), None
+            return Answer(200, DeliveryOutcome.PING, {"status": "ignored", "reason": "ping"}), None
         log.warning("%s delivery without %s refused", platform.name, platform.signature_header)
-        return Answer(401, "rejected_signature", {"error": "missing signature"}), None
+        return Answer(401, DeliveryOutcome.REJECTED_SIGNATURE, {"error": "missing signature"}), None
 
     shop = headers.get(platform.shop_header, "")
     store = intake.config.store_for(platform.name, shop)
     if store is None:
         log.warning("%s delivery for unknown shop %r refused", platform.name, shop[:200])
-        return Answer(401, "unknown_store", {"error": "unknown store"}), None
+        return Answer(401, DeliveryOutcome.UNKNOWN_STORE, {"error": "unknown store"}), None
 
     if not _signed(body, signature, intake.keys.get(store.id, ())):
         log.warning("store %s: %s delivery with a wrong signature refused", store.id, platform.name)
-        return Answer(401, "rejected_signature", {"error": "invalid signature"}), store
+        return Answer(401, DeliveryOutcome.REJECTED_SIGNATURE, {"error": "invalid signature"}), store
 
     if not topic.strip():  # every platform names its topic; without one we cannot tell what this is
-        return Answer(400, "bad_request", {"error": f"missing {platform.topic_header}"}), store
+        return Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": f"missing {platform.topic_header}"}), store
     if topic not in platform.order_topics:
-        return Answer(200, "ignored_topic", {"status": "ignored", "reason": "not an order topic"}), store
+        return Answer(200, DeliveryOutcome.IGNORED_TOPIC, {"status": "ignored", "reason": "not an order topic"}), store
 
     try:
         order = json.loads(body)
     except (ValueError, RecursionError):  # ValueError covers bad UTF-8 and over-long integers
-        return Answer(400, "bad_request", {"error": "body is not JSON"}), store
+        return Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": "body is not JSON"}), store
     if not isinstance(order, dict):
-        return Answer(400, "bad_request", {"error": "body is not a JSON object"}), store
+        return Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": "body is not a JSON object"}), store
     order_ref = _order_ref(order.get("id"))
     if order_ref is None:
-        return Answer(400, "bad_request", {"error": "order has no id"}), store
+        return Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": "order has no id"}), store
 
     event_id = _event_id(platform, headers, order_ref, topic, body)
 
@@ -178,9 +179,9 @@ def _process(platform: Platform, intake: Intake, topic: str) -> tuple[Answer, St
         # shows in its log). The exception class names the fault without echoing any data.
         log.error("store %s: delivery %s not stored, database unavailable (%s)",
                   store.id, event_id, type(exc).__name__)
-        return Answer(503, "db_unavailable", {"error": "database unavailable"}), store
-    status = "accepted" if outcome == "stored" else outcome
-    return Answer(200, outcome, {"status": status, "store": store.id, "order": order_ref}), store
+        return Answer(503, DeliveryOutcome.DB_UNAVAILABLE, {"error": "database unavailable"}), store
+    status = "accepted" if outcome is IngestOutcome.STORED else outcome.value
+    return Answer(200, DeliveryOutcome(outcome), {"status": status, "store": store.id, "order": order_ref}), store
 
 
 def _signed(body: bytes, signature: str, keys: tuple[bytes, ...]) -> bool:
