@@ -30,13 +30,13 @@ from ledger_helpers import dump_text
 from integration import ledger
 from integration.app import create_app
 from integration.cli import main as cli
-from integration.config import PROJECT_ROOT
 from integration.serving import serve_in_thread
 from integration.worker import Worker
 
 sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox
 
-ORDERS = Path(__file__).resolve().parent / "fixtures" / "orders"
+ROOT = Path(__file__).resolve().parents[1]
+ORDERS = ROOT / "tests" / "fixtures" / "orders"
 STORE_FACTS = yaml.safe_load((ORDERS / "stores.yaml").read_text(encoding="utf-8"))
 SECRETS = {"shopify": "shp-secret-e2e-5f1c9a", "woocommerce": "wc-secret-e2e-77ab01"}
 API_KEY = "25c898a9faea1a100859ecd9ef674548"  # the sandbox's account: the document's test key
@@ -51,7 +51,7 @@ def store_block(facts_name: str, platform: str) -> dict:
     facts["lookups"] = {k: str(ORDERS / v) for k, v in facts["lookups"].items()}
     return {"platform": platform, "shop": SHOPS[(facts_name, platform)],
             "webhook_secret": SECRETS[platform],
-            "mapping": str(PROJECT_ROOT / "mappings" / f"{platform}.yaml"), **facts}
+            "mapping": str(ROOT / "mappings" / f"{platform}.yaml"), **facts}
 
 
 def store_id(facts_name: str, platform: str) -> str:
