@@ -73,16 +73,15 @@ def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> 
     """Web receiver and booking worker in one process (the embedded default)."""
     from werkzeug.serving import make_server
 
-    from integration import ledger
     from integration.app import create_app
+    from integration.state import AppState
     from integration.worker import Worker, start_embedded_sandbox
 
     config = _load(ctx, config_path)
     _setup_logging(config)
     config, sandbox = start_embedded_sandbox(config)
     app = create_app(config)
-    engine = app.extensions["integration"]["engine"] if "integration" in app.extensions else \
-        ledger.make_engine(config.database_url)
+    engine = AppState.of(app).engine
     stop = threading.Event()
     worker = Worker(config, engine)
     worker_thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)

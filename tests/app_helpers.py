@@ -46,6 +46,7 @@ from integration.config import (
     load_config,
 )
 from integration.serving import ServerThread, serve_in_thread
+from integration.state import AppState
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPINGS = ROOT / "mappings"
@@ -112,8 +113,8 @@ class ServedApp(str):
     def __new__(cls, server: ServerThread, app: Flask) -> ServedApp:
         self = super().__new__(cls, server.url)
         self.server, self.app = server, app
-        self.config = app.extensions["integration"]["config"]
-        self.engine = app.extensions["integration"]["engine"]
+        self.config = AppState.of(app).config
+        self.engine = AppState.of(app).engine
         return self
 
     @property

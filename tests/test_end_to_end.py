@@ -31,6 +31,7 @@ from integration import ledger
 from integration.app import create_app
 from integration.cli import main as cli
 from integration.serving import serve_in_thread
+from integration.state import AppState
 from integration.worker import Worker
 
 sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox
@@ -70,8 +71,8 @@ def system(tmp_path, database_url, sandbox):
     path = tmp_path / "integration.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     app = create_app(str(path))
-    config = app.extensions["integration"]["config"]
-    engine = app.extensions["integration"]["engine"]
+    config = AppState.of(app).config
+    engine = AppState.of(app).engine
     stop = threading.Event()
     worker = Worker(config, engine)
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
