@@ -11,13 +11,14 @@ import os
 import threading
 import time
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from integration import ledger, metrics, webhooks
 from integration.config import Config, load_config
 from integration.logging_setup import default_logging, install_redaction
+from integration.state import AppState, current_state
 from integration.webhooks.intake import Intake
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,12 @@ def create_app(config: Config | str | os.PathLike[str] | None = None) -> Flask:
 
     # No ping per checkout: ingest and healthz replace a connection the server dropped themselves.
     engine = ledger.make_engine(cfg.database_url, pool_pre_ping=False)
-    schema = _Schema(engine)
+    schema = LedgerSchema(engine)
     schema.ensure()
     # No pooled connection may cross a fork (gunicorn --preload); the first request reconnects.
     engine.dispose()
-    app.extensions["integration"] = {
-        "config": cfg, "engine": engine, "schema": schema,
-        "intake": Intake(cfg, engine, webhooks.PLATFORMS),
-    }
+    AppState(config=cfg, engine=engine, schema=schema,
+             intake=Intake(cfg, engine, webhooks.PLATFORMS)).install(app)
 
     webhooks.init_app(app)
     metrics.init_app(app)
@@ -63,7 +62,7 @@ def create_app(config: Config | str | os.PathLike[str] | None = None) -> Flask:
     return app
 
 
-class _Schema:
+class LedgerSchema:
     """Creates the ledger tables; when the database is away at start, retries on later requests.
 
     A worker that dies at boot because the database is briefly down would make gunicorn give up
@@ -102,9 +101,9 @@ class _Schema:
 @ops.get("/healthz")
 def healthz() -> tuple[Response, int]:
     """200 when the database answers, else 503."""
-    state = current_app.extensions["integration"]
+    state = current_state()
     try:
-        up = state["schema"].ready and ledger.ping(state["engine"])
+        up = state.schema.ready and ledger.ping(state.engine)
     except SQLAlchemyError:
         up = False
     if up:

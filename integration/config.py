@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field, replace
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from integration.ledger.engine import normalise_database_url
 ENV_VAR = "JNE_INTEGRATION_CONFIG"
 DEFAULT_FILE = "integration.yaml"
 EMBEDDED_SANDBOX = "embedded"  # jne.url value: the sandbox JNE started inside this process
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULTS_PACKAGE = "integration.defaults"  # the repository's mappings/, shipped inside the package
 DEMO_USERNAME = "TESTAPI"
 DEMO_API_KEY = "25c898a9faea1a100859ecd9ef674548"  # the test key published in JNE's own document
 
@@ -277,7 +278,7 @@ def load_config(path: str | os.PathLike[str] | None = None,
     env = os.environ if env is None else env
     found = find_config_path(path, env)
     if found is None:
-        return _build(demo_document(env), base=PROJECT_ROOT, path=None, env=env)
+        return _build(demo_document(env), base=defaults_dir(), path=None, env=env)
     if not found.is_file():
         raise ConfigError(f"configuration file {found} does not exist")
     try:
@@ -372,12 +373,24 @@ def _load_mapping(path: Path, tables: dict[str, str]) -> Any:
     return load_mapping(path, tables=tables or None)
 
 
-DEMO_SHOPIFY_SECRET = "test_shopify_client_secret"  # the secret that signed ../shared/examples
+def defaults_dir() -> Path:
+    """The folder of the default mapping files and tables: ``mappings/`` as installed with the package."""
+    folder = resources.files(DEFAULTS_PACKAGE)
+    if not isinstance(folder, Path):  # a zipped install: mappings and tables are read from disk
+        raise ConfigError(f"the default mappings ({DEFAULTS_PACKAGE}) are not files on disk; "
+                          "install the package unpacked (pip install) to run the built-in demo")
+    return folder
+
+
+DEMO_SHOPIFY_SECRET = "test_shopify_client_secret"  # signed tests/fixtures/examples/shopify_cod.body
 DEMO_WOOCOMMERCE_SECRET = "test_wc_webhook_secret"
 
 
 def demo_document(env: AbcMapping[str, str]) -> dict[str, Any]:
-    """The built-in demo: SQLite in the working directory, the embedded sandbox, two demo stores."""
+    """The built-in demo: SQLite in the working directory, the embedded sandbox, two demo stores.
+
+    Mapping and table paths are relative to ``defaults_dir()``, so the demo runs from any directory.
+    """
     shipper = {"name": "TOKO DEMO", "addr1": "JL. D.I PANJAITAN NO 43", "addr2": "JELUTUNG",
                "city": "JAMBI", "zip": "36124", "region": "JAMBI", "country": "INDONESIA",
                "contact": "ALI", "phone": "+6281234567890"}
@@ -387,7 +400,7 @@ def demo_document(env: AbcMapping[str, str]) -> dict[str, Any]:
               "cutoff": "15:00", "time": "16:00", "days": _DAYS[:6]}
     account = {"cust_id": "10950700", "branch": "CGK000", "merchant_id": "TOKODEMO",
                "origin_code": "CGK10000"}
-    common = {"lookups": {"destinations": "mappings/jne_destinations.csv", "hs_codes": "mappings/hs_codes.csv"},
+    common = {"lookups": {"destinations": "jne_destinations.csv", "hs_codes": "hs_codes.csv"},
               "account": account, "pickup": pickup, "shipper": shipper,
               "batam": {"item_type": "1", "npwp": ""}}
     return {
@@ -398,9 +411,9 @@ def demo_document(env: AbcMapping[str, str]) -> dict[str, Any]:
         "stores": {
             "demo": {"platform": "shopify", "shop": "toko-contoh.myshopify.com",
                      "webhook_secret": env.get("DEMO_SHOPIFY_SECRET") or DEMO_SHOPIFY_SECRET,
-                     "mapping": "mappings/shopify.yaml", "order_prefix": "DEMO", **common},
+                     "mapping": "shopify.yaml", "order_prefix": "DEMO", **common},
             "demo-woo": {"platform": "woocommerce", "shop": "https://toko-contoh.example",
                          "webhook_secret": env.get("DEMO_WOOCOMMERCE_SECRET") or DEMO_WOOCOMMERCE_SECRET,
-                         "mapping": "mappings/woocommerce.yaml", "order_prefix": "DEMOWC", **common},
+                         "mapping": "woocommerce.yaml", "order_prefix": "DEMOWC", **common},
         },
     }

@@ -1,12 +1,15 @@
 """The project's errors, grouped by what the caller does about them.
 
-Problems with an order (a field JNE would refuse, a mapping that finds no value) are *data*: lists
-of messages carried in results, never exceptions. Exceptions are for configuration mistakes found at
-load time and for faults the caller must decide about:
-
-- ``RetryableError``: retrying later is safe and may succeed (JNE down, database briefly away).
-- ``GiveUpError``: retrying the same thing cannot succeed until a person changes something
-  (configuration, credentials).
+- Problems with an order (a field JNE would refuse, a mapping that finds no value) are *data*:
+  problems carried in results and stored with the shipment (``integration.problems``), never
+  exceptions; the caller records them and moves on to the next order.
+- Faults that may pass (JNE down or slow, the database briefly away) are not ours to wrap either:
+  a JNE reply or timeout is a classified outcome (``JNEOutcome.retryable``) that the worker turns
+  into a retry time, and the driver's own ``SQLAlchemyError`` is caught where the caller can still
+  answer for it (503 so the platform sends again, a lease that runs out so the row comes back).
+- Exceptions are for what retrying cannot fix until a person changes something: configuration
+  mistakes found at load time, a replay that cannot be done. The caller shows ``reason`` (or
+  ``problems``) and stops; every such error derives from ``IntegrationError``.
 """
 
 from __future__ import annotations
@@ -20,15 +23,7 @@ class IntegrationError(Exception):
         self.reason = reason
 
 
-class RetryableError(IntegrationError):
-    """A fault outside us that may pass: retrying the same call later is safe."""
-
-
-class GiveUpError(IntegrationError):
-    """Retrying cannot help until a person changes configuration, credentials or data."""
-
-
-class ConfigError(GiveUpError):
+class ConfigError(IntegrationError):
     """integration.yaml, a mapping file or a lookup table is wrong; found at load time.
 
     ``problems`` holds one readable line per problem (file, key or rule, line number, what is wrong).

@@ -22,7 +22,7 @@ import logging
 import os
 from collections.abc import Iterator
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -38,6 +38,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from integration import ledger
+from integration.state import current_state
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def _process_registry() -> CollectorRegistry:
 def metrics_view() -> Response:
     """Prometheus text format: counters of this process (or all, in multiprocess mode) + queue depth."""
     live = CollectorRegistry(auto_describe=False)
-    live.register(QueueDepthCollector(current_app.extensions["integration"]["engine"]))
+    live.register(QueueDepthCollector(current_state().engine))
     body = generate_latest(_process_registry()) + generate_latest(live)
     return Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)
 

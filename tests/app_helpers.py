@@ -8,7 +8,7 @@ rewrite its asserts) and import the plain helpers by name:
   to an integration.yaml, or None for the built-in demo (on ``demo_database_url``, see below).
   The result *is* the base URL (a ``str``) and also carries ``.app``, ``.config``, ``.engine``.
 - ``write_config(directory, database_url, stores=None, **top) -> Path``: an integration.yaml with
-  the two example stores (the shop domains and secrets that signed ``/work/shared/examples``) and
+  the two example stores (the shop domains and secrets that signed ``tests/fixtures/examples``) and
   the real mappings under ``mappings/``; ``store_block`` builds one store for custom files.
 - ``start_gunicorn(config_path) -> (process, url)`` / ``stop_gunicorn``: the app exactly as the
   Procfile runs it, in its own processes.
@@ -42,13 +42,14 @@ from integration.app import create_app
 from integration.config import (
     DEMO_SHOPIFY_SECRET,
     DEMO_WOOCOMMERCE_SECRET,
-    PROJECT_ROOT,
     Config,
     load_config,
 )
 from integration.serving import ServerThread, serve_in_thread
+from integration.state import AppState
 
-MAPPINGS = PROJECT_ROOT / "mappings"
+ROOT = Path(__file__).resolve().parents[1]
+MAPPINGS = ROOT / "mappings"
 EXAMPLES = Path(__file__).resolve().parent / "fixtures" / "examples"
 SHOPIFY_SHOP = "toko-contoh.myshopify.com"
 SHOPIFY_SECRET = DEMO_SHOPIFY_SECRET
@@ -112,8 +113,8 @@ class ServedApp(str):
     def __new__(cls, server: ServerThread, app: Flask) -> ServedApp:
         self = super().__new__(cls, server.url)
         self.server, self.app = server, app
-        self.config = app.extensions["integration"]["config"]
-        self.engine = app.extensions["integration"]["engine"]
+        self.config = AppState.of(app).config
+        self.engine = AppState.of(app).engine
         return self
 
     @property
@@ -243,7 +244,7 @@ def start_gunicorn(config_path: Path, workers: int = 2, env: dict[str, str] | No
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
          str(workers), *extra, "integration.app:create_app()"],
-        cwd=PROJECT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "JNE_INTEGRATION_CONFIG": str(config_path), **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

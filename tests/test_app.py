@@ -21,10 +21,12 @@ from app_helpers import (
     write_config,
 )
 from fixtures.sign import shopify_headers, woocommerce_headers
+from flask import Flask
 
 from integration import ledger
 from integration.app import create_app
 from integration.config import load_config
+from integration.state import AppState
 
 served_app = app_helpers.served_app  # the fixture, used by name in this module
 
@@ -40,27 +42,37 @@ def test_create_app_without_arguments_finds_the_config_like_every_command(tmp_pa
     second = write_config(elsewhere, f"sqlite:///{tmp_path / 'b.db'}")
 
     monkeypatch.chdir(tmp_path)  # ./integration.yaml
-    assert create_app().extensions["integration"]["config"].path == Path("integration.yaml")
+    assert AppState.of(create_app()).config.path == Path("integration.yaml")
     monkeypatch.setenv("JNE_INTEGRATION_CONFIG", str(second))  # the environment wins
-    assert create_app().extensions["integration"]["config"].path == second
+    assert AppState.of(create_app()).config.path == second
 
     monkeypatch.delenv("JNE_INTEGRATION_CONFIG")
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.chdir(empty)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'demo.db'}")
-    demo = create_app().extensions["integration"]["config"]
+    demo = AppState.of(create_app()).config
     assert demo.is_demo and set(demo.stores) == {"demo", "demo-woo"}
     assert first.exists()
 
 
 def test_create_app_takes_a_path_or_a_config(tmp_path, database_url):
     path = write_config(tmp_path, database_url)
-    assert create_app(str(path)).extensions["integration"]["config"].path == path
+    assert AppState.of(create_app(str(path))).config.path == path
     config = load_config(path)
     app = create_app(config)
-    assert app.extensions["integration"]["config"] is config
-    app.extensions["integration"]["engine"].dispose()
+    assert AppState.of(app).config is config
+    AppState.of(app).engine.dispose()
+
+
+def test_app_state_is_typed_and_only_create_app_makes_it(tmp_path, sqlite_url):
+    app = create_app(write_config(tmp_path, sqlite_url))
+    state = AppState.of(app)
+    assert state.intake.config is state.config and state.intake.engine is state.engine
+    assert state.schema.ready
+    state.engine.dispose()
+    with pytest.raises(RuntimeError, match="create_app"):
+        AppState.of(Flask("not-ours"))
 
 
 def test_an_empty_sqlite_database_gets_its_tables(served_app, tmp_path):

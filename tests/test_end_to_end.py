@@ -31,12 +31,13 @@ from integration import ledger
 from integration.app import create_app
 from integration.booking.worker import Worker
 from integration.cli import main as cli
-from integration.config import PROJECT_ROOT
 from integration.serving import serve_in_thread
+from integration.state import AppState
 
 sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox
 
-ORDERS = Path(__file__).resolve().parent / "fixtures" / "orders"
+ROOT = Path(__file__).resolve().parents[1]
+ORDERS = ROOT / "tests" / "fixtures" / "orders"
 STORE_FACTS = yaml.safe_load((ORDERS / "stores.yaml").read_text(encoding="utf-8"))
 SECRETS = {"shopify": "shp-secret-e2e-5f1c9a", "woocommerce": "wc-secret-e2e-77ab01"}
 API_KEY = "25c898a9faea1a100859ecd9ef674548"  # the sandbox's account: the document's test key
@@ -51,7 +52,7 @@ def store_block(facts_name: str, platform: str) -> dict:
     facts["lookups"] = {k: str(ORDERS / v) for k, v in facts["lookups"].items()}
     return {"platform": platform, "shop": SHOPS[(facts_name, platform)],
             "webhook_secret": SECRETS[platform],
-            "mapping": str(PROJECT_ROOT / "mappings" / f"{platform}.yaml"), **facts}
+            "mapping": str(ROOT / "mappings" / f"{platform}.yaml"), **facts}
 
 
 def store_id(facts_name: str, platform: str) -> str:
@@ -70,8 +71,8 @@ def system(tmp_path, database_url, sandbox):
     path = tmp_path / "integration.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
     app = create_app(str(path))
-    config = app.extensions["integration"]["config"]
-    engine = app.extensions["integration"]["engine"]
+    config = AppState.of(app).config
+    engine = AppState.of(app).engine
     stop = threading.Event()
     worker = Worker(config, engine)
     thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from integration.app import create_app
 from integration.serving import serve_in_thread
+from integration.state import AppState
 
 served_app = app_helpers.served_app  # the fixture, used by name in this module
 
@@ -191,7 +192,7 @@ def one_server(tmp_path_factory):
     server = serve_in_thread(app)
     yield app_helpers.ServedApp(server, app)
     server.stop()
-    app.extensions["integration"]["engine"].dispose()
+    AppState.of(app).engine.dispose()
 
 
 @pytest.mark.parametrize("case", list(RAW_REQUESTS))

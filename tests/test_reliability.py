@@ -40,7 +40,7 @@ from jne_helpers import TEST_API_KEY, Sandbox
 
 from integration import ledger
 from integration.booking.worker import Worker
-from integration.config import PROJECT_ROOT, load_config
+from integration.config import load_config
 
 served_app = app_helpers.served_app  # the fixtures, bound by name
 sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox
@@ -110,7 +110,7 @@ def deliver_many(url: str, numbers: range) -> list[tuple[str, str]]:
 
 def start_cli_worker(config: Path, *extra: str) -> subprocess.Popen[bytes]:
     """`jne-integration worker --config PATH` in its own process, as the Procfile runs it."""
-    return subprocess.Popen([*CLI, "worker", "--config", str(config), *extra], cwd=PROJECT_ROOT,
+    return subprocess.Popen([*CLI, "worker", "--config", str(config), *extra], cwd=app_helpers.ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=dict(os.environ, PYTHONUNBUFFERED="1"))
 

@@ -32,7 +32,7 @@ from ledger_helpers import dump_text
 
 from integration import ledger
 from integration.booking.worker import Worker
-from integration.config import EMBEDDED_SANDBOX, PROJECT_ROOT, Config, load_config
+from integration.config import EMBEDDED_SANDBOX, Config, load_config
 from integration.embedded import start_embedded_sandbox
 from integration.jne.client import JNEClient
 
@@ -41,7 +41,8 @@ sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox
 fake_jne_server, fake_jne = jne_helpers.fake_jne_server, jne_helpers.fake_jne
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "orders"
-MAPPINGS = PROJECT_ROOT / "mappings"
+ROOT = Path(__file__).resolve().parents[1]
+MAPPINGS = ROOT / "mappings"
 WRONG_KEY = "0000000000000000wrongwrongwrong00"
 STORES = {"shopify": "toko-contoh", "woocommerce": "toko-woo"}
 PREFIX = {"shopify": "TC", "woocommerce": "TW"}
@@ -437,7 +438,7 @@ def start_worker(config: Config, worker_id: str, mode: str = "run") -> subproces
     """A worker in its own process, as `jne-integration worker` runs it."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     return subprocess.Popen([sys.executable, "-c", WORKER_CODE, str(config.path), worker_id, mode],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=PROJECT_ROOT)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
 
 
 def wait_for(check: Callable[[], Any], timeout: float = 20) -> Any:

@@ -37,13 +37,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from integration import ledger
 from integration.config import Config, Store
 from integration.metrics import DELIVERIES, OTHER_TOPIC, UNKNOWN_STORE
+from integration.state import current_state
 from integration.vocabulary import DeliveryOutcome, IngestOutcome
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class Intake:
 
 def receive(platform: Platform) -> Response:
     """Handle one delivery for ``platform`` at the current request; the whole webhook view."""
-    intake: Intake = current_app.extensions["integration"]["intake"]
+    intake = current_state().intake
     store: Store | None = None
     topic = request.headers.get(platform.topic_header, "")
     try:

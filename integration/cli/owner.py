@@ -1,17 +1,8 @@
-"""The `jne-integration` command: serve, worker, sandbox, check, preview, status, replay, db upgrade.
-
-Every command takes ``--config PATH`` (before or after the command name); without it the file is
-``$JNE_INTEGRATION_CONFIG`` or ``./integration.yaml``, else the built-in demo. Problems a person must
-fix are printed as plain messages with exit status 1 or 2, never as tracebacks.
-"""
+"""The store owner's commands: ``check`` the files, ``preview`` an order, read ``status``, ``replay``."""
 
 from __future__ import annotations
 
 import json
-import logging
-import signal
-import sys
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,157 +10,16 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from integration.errors import ConfigError
+from integration.cli import config_option, load_config_or_exit, main
 
 DEFAULT_TOPIC = {"shopify": "orders/create", "woocommerce": "order.created"}
-
-config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), default=None,
-    help="integration.yaml to use (default: $JNE_INTEGRATION_CONFIG, ./integration.yaml, else the demo).")
-
-
-def _config_path(ctx: click.Context, given: str | None) -> str | None:
-    return given or (ctx.find_root().obj or {}).get("config_path")
-
-
-def _load(ctx: click.Context, given: str | None):
-    """Load the configuration or exit 1 with every problem listed."""
-    from integration.config import load_config
-
-    try:
-        return load_config(_config_path(ctx, given))
-    except ConfigError as exc:
-        click.echo("configuration problems:", err=True)
-        for line in exc.problems:
-            click.echo(f"  - {line}", err=True)
-        ctx.exit(1)
-
-
-def _setup_logging(config: Any, level: int = logging.INFO) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # migration chatter is not news
-    try:
-        from integration.logging_setup import install_redaction
-    except ImportError:  # pragma: no cover - older trees
-        return
-    install_redaction(config.secrets())
-
-
-@click.group()
-@config_option
-@click.pass_context
-def main(ctx: click.Context, config_path: str | None) -> None:
-    """Book JNE pickups for Shopify and WooCommerce orders, exactly once."""
-    ctx.ensure_object(dict)
-    ctx.obj["config_path"] = config_path
-
-
-@main.command()
-@config_option
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
-@click.pass_context
-def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> None:
-    """Web receiver and booking worker in one process (the embedded default)."""
-    from werkzeug.serving import make_server
-
-    from integration import ledger
-    from integration.app import create_app
-    from integration.booking.worker import Worker
-    from integration.embedded import start_embedded_sandbox
-
-    config = _load(ctx, config_path)
-    _setup_logging(config)
-    config, sandbox = start_embedded_sandbox(config)
-    app = create_app(config)
-    engine = app.extensions["integration"]["engine"] if "integration" in app.extensions else \
-        ledger.make_engine(config.database_url)
-    stop = threading.Event()
-    worker = Worker(config, engine)
-    worker_thread = threading.Thread(target=worker.run, args=(stop,), name="worker", daemon=True)
-    worker_thread.start()
-    server = make_server(host, port, app, threaded=True)
-    where = f"http://{host}:{server.server_port}"
-    click.echo(f"jne-integration listening on {where} (stores: {', '.join(config.stores)})")
-    if sandbox is not None:
-        click.echo(f"embedded sandbox JNE at {sandbox.url}/pickupcashless")
-    if config.is_demo:
-        click.echo("demo mode: no integration.yaml; POST signed deliveries to "
-                   f"{where}/webhooks/shopify or {where}/webhooks/woocommerce")
-    # SIGTERM (a process manager stopping us) ends the server loop like Ctrl-C does, so the worker
-    # below gets to finish and record the JNE calls it has in flight.
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        click.echo("stopping: letting in-flight bookings finish")
-        stop.set()
-        server.server_close()
-        worker_thread.join(timeout=60)
-        if sandbox is not None:
-            sandbox.stop()
-
-
-@main.command()
-@config_option
-@click.option("--once", is_flag=True, help="Book what is due now, then exit.")
-@click.option("--concurrency", type=click.IntRange(1, 256), default=None,
-              help="Concurrent JNE calls (default from the config: 8).")
-@click.pass_context
-def worker(ctx: click.Context, config_path: str | None, once: bool, concurrency: int | None) -> None:
-    """The booking worker (the Procfile's worker)."""
-    from dataclasses import replace
-
-    from integration import ledger
-    from integration.booking.worker import Worker
-    from integration.embedded import start_embedded_sandbox
-
-    config = _load(ctx, config_path)
-    _setup_logging(config)
-    if concurrency:
-        config = replace(config, worker=replace(config.worker, concurrency=concurrency))
-    config, sandbox = start_embedded_sandbox(config)
-    engine = ledger.make_engine(config.database_url)
-    ledger.ensure_schema(engine)
-    runner = Worker(config, engine)
-    try:
-        if once:
-            done = runner.run_once()
-            click.echo(f"processed {done} shipment(s)")
-        else:
-            stop = threading.Event()
-            runner.install_signal_handlers(stop)
-            runner.run(stop)
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8001, show_default=True, type=int)
-def sandbox(host: str, port: int) -> None:
-    """A local JNE stand-in that answers as JNE's document says (POST /pickupcashless)."""
-    from werkzeug.serving import make_server
-
-    from integration.jne.sandbox import create_sandbox_app
-
-    server = make_server(host, port, create_sandbox_app(), threaded=True)
-    click.echo(f"sandbox JNE at http://{host}:{server.server_port}/pickupcashless")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-
 
 @main.command()
 @config_option
 @click.pass_context
 def check(ctx: click.Context, config_path: str | None) -> None:
     """Check the configuration, every mapping and every lookup table; exit 1 with messages."""
-    config = _load(ctx, config_path)
+    config = load_config_or_exit(ctx, config_path)
     where = config.path or "built-in demo configuration"
     click.echo(f"{where}: ok")
     for store in config.stores.values():
@@ -213,7 +63,7 @@ def preview(ctx: click.Context, config_path: str | None, store_id: str, topic: s
     """Show the JNE booking an order would produce (no network, no ledger)."""
     from integration.pipeline import prepare
 
-    config = _load(ctx, config_path)
+    config = load_config_or_exit(ctx, config_path)
     store = config.stores.get(store_id)
     if store is None:
         raise click.BadParameter(f"no store {store_id!r}; known: {', '.join(config.stores)}",
@@ -277,7 +127,7 @@ def status(ctx: click.Context, config_path: str | None, store_id: str | None, st
     """List shipments and what happened to them."""
     from integration import ledger
 
-    config = _load(ctx, config_path)
+    config = load_config_or_exit(ctx, config_path)
     engine = ledger.make_engine(config.database_url)
     ledger.ensure_schema(engine)
     rows = ledger.list_shipments(engine, store=store_id, status=status_)
@@ -306,7 +156,7 @@ def replay(ctx: click.Context, config_path: str | None, store_id: str | None, st
         raise click.UsageError("give either --store S ORDER, or --status X [--store S]")
     if order and not store_id:
         raise click.UsageError("replaying one order needs --store")
-    config = _load(ctx, config_path)
+    config = load_config_or_exit(ctx, config_path)
     engine = ledger.make_engine(config.database_url)
     ledger.ensure_schema(engine)
     if order:
@@ -321,24 +171,3 @@ def replay(ctx: click.Context, config_path: str | None, store_id: str | None, st
     else:
         count = ledger.replay_status(engine, status_, store=store_id)
         click.echo(f"queued {count} shipment(s) that were {status_}")
-
-
-@main.group()
-def db() -> None:
-    """Database maintenance."""
-
-
-@db.command()
-@config_option
-@click.pass_context
-def upgrade(ctx: click.Context, config_path: str | None) -> None:
-    """Create or upgrade the ledger tables (Alembic migrations)."""
-    from integration import ledger
-
-    config = _load(ctx, config_path)
-    ledger.upgrade(ledger.make_engine(config.database_url))
-    click.echo("database is at the newest revision")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
