@@ -11,7 +11,7 @@ import pytest
 
 from integration.errors import ConfigError
 from integration.mapping import load_mapping
-from integration.mapping.documents import merge, read_document
+from integration.mapping.files.documents import merge, read_document
 
 NOW = datetime(2025, 3, 14, 1, 0, tzinfo=UTC)
 

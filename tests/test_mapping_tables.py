@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from integration.mapping.tables import LookupMiss, load_table, normalise_key
+from integration.mapping.files.tables import LookupMiss, load_table, normalise_key
 
 DESTINATIONS = """zip,city,district,code
 12730,JAKARTA SELATAN,MAMPANG PRAPATAN,CGK10000

@@ -6,6 +6,6 @@ without ever raising. The language is described in docs/mapping.md.
 """
 
 from integration.mapping.engine import Mapping, MappingResult
-from integration.mapping.loader import load_mapping
+from integration.mapping.files.loader import load_mapping
 
 __all__ = ["Mapping", "MappingResult", "load_mapping"]

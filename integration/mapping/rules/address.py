@@ -8,7 +8,7 @@ words are packed as tightly as they go, and a single word longer than a line is 
 
 from __future__ import annotations
 
-from integration.mapping.tables import normalise_key
+from integration.mapping.files.tables import normalise_key
 
 
 class AddressTooLong(ValueError):

@@ -24,8 +24,8 @@ from jmespath import exceptions as jexc
 from jmespath import functions as jfun
 from jmespath import visitor as jvis
 
-from integration.mapping.compiled import compile_tree
-from integration.mapping.values import decimal_text, is_blank, text_of
+from integration.mapping.language.compiled import compile_tree
+from integration.mapping.language.values import decimal_text, is_blank, text_of
 
 ROOT_NAMES = ("order", "store", "event", "pickup", "vars")
 _BARE_LITERALS = {"null": None, "true": True, "false": False}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from integration.mapping.values import is_blank, text_of
+from integration.mapping.language.values import is_blank, text_of
 
 Key = tuple[str, ...]  # the columns of one key, e.g. ("zip",) or ("city", "district")
 

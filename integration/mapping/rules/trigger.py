@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from integration.mapping.expressions import Expression, ExpressionError, is_false
-from integration.mapping.source import Origin
-from integration.mapping.values import text_of
+from integration.mapping.language.expressions import Expression, ExpressionError, is_false
+from integration.mapping.files.source import Origin
+from integration.mapping.language.values import text_of
 
 
 @dataclass(frozen=True)

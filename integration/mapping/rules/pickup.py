@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from integration.mapping.values import text_of
+from integration.mapping.language.values import text_of
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # The same defaults integration.yaml applies, so a store block without them behaves the same here.

@@ -18,8 +18,8 @@ from typing import Any
 
 import phonenumbers
 
-from integration.mapping.tables import LookupMiss, Table, normalise_key
-from integration.mapping.values import (
+from integration.mapping.files.tables import LookupMiss, Table, normalise_key
+from integration.mapping.language.values import (
     NotANumber,
     decimal_text,
     is_blank,
