@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 from integration.jne.fields import BATAM_FIELDS, BY_NAME, FIELD_NAMES, is_batam
+from integration.mapping.files.source import Origin
+from integration.mapping.language.expressions import Expression, ExpressionError, is_false
+from integration.mapping.language.transforms import Reject, Step, run_memoized, run_pipeline
+from integration.mapping.language.values import is_blank, shown, text_of
 from integration.mapping.rules import batam as batam_rule
 from integration.mapping.rules import cod as cod_rule
 from integration.mapping.rules.address import AddressTooLong, spread
-from integration.mapping.language.expressions import Expression, ExpressionError, is_false
 from integration.mapping.rules.pickup import SlotError, pickup_slot
-from integration.mapping.files.source import Origin
-from integration.mapping.language.transforms import Reject, Step, run_memoized, run_pipeline
 from integration.mapping.rules.trigger import Decision, Trigger, decide
-from integration.mapping.language.values import is_blank, shown, text_of
 
 log = logging.getLogger(__name__)
 _STORE_ONLY = frozenset({"store"})

@@ -16,16 +16,16 @@ from typing import Any
 
 from integration.errors import ConfigError
 from integration.jne.fields import BATAM_FIELDS, BY_NAME, FIELD_NAMES
-from integration.mapping.rules import batam as batam_rule
-from integration.mapping.rules import cod as cod_rule
-from integration.mapping.files.documents import Document, KeyPath, Loc, inside, read_document, suggest
 from integration.mapping.engine import AddressRule, Mapping, PickupRule, ValueRule
-from integration.mapping.language.expressions import ROOT_NAMES, Expression, compile_expression
+from integration.mapping.files.documents import Document, KeyPath, Loc, inside, read_document, suggest
 from integration.mapping.files.source import Origin
 from integration.mapping.files.tables import Key, Table, load_table
+from integration.mapping.language.expressions import ROOT_NAMES, Expression, compile_expression
 from integration.mapping.language.transforms import Step, build_step
-from integration.mapping.rules.trigger import Condition, Trigger
 from integration.mapping.language.values import text_of
+from integration.mapping.rules import batam as batam_rule
+from integration.mapping.rules import cod as cod_rule
+from integration.mapping.rules.trigger import Condition, Trigger
 
 RULE_KEYS = ("value", "const", "when", "default", "then")
 TRIGGER_KEYS = ("book_when", "skip_when", "status")

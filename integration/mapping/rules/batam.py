@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from integration.mapping.language.expressions import Expression, ExpressionError, is_false
 from integration.mapping.files.source import Origin
 from integration.mapping.files.tables import LookupMiss, Table
+from integration.mapping.language.expressions import Expression, ExpressionError, is_false
 from integration.mapping.language.values import (
     NotANumber,
     decimal_text,

@@ -10,9 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from integration.mapping.language.expressions import Expression, is_false
 from integration.mapping.files.source import Origin
-from integration.mapping.language.values import NotANumber, decimal_text, is_blank, parse_decimal, shown, whole_rupiah
+from integration.mapping.language.expressions import Expression, is_false
+from integration.mapping.language.values import (
+    NotANumber,
+    decimal_text,
+    is_blank,
+    parse_decimal,
+    shown,
+    whole_rupiah,
+)
 
 OUTPUTS = ("COD_FLAG", "COD_AMOUNT")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from integration.mapping.language.expressions import Expression, ExpressionError, is_false
 from integration.mapping.files.source import Origin
+from integration.mapping.language.expressions import Expression, ExpressionError, is_false
 from integration.mapping.language.values import text_of
 
 
