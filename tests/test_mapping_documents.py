@@ -91,7 +91,7 @@ def test_child_overrides_adds_and_removes_by_name(tmp_path, base):
     assert result.fields["GOODS_DESC"] == "KOPI"
     assert "SPECIAL_INS" not in result.fields
     assert result.fields["RECEIVER_ADDR1"] == "JL. KEMANG RAYA NO. 12 BLOK B"  # the parent's then: [upper] kept
-    assert result.skip_reason == "skipped: wholesale"  # cancelled was removed
+    assert result.skip_reason == "wholesale"  # cancelled was removed
     assert list(mapping.tables) == ["hs_codes"]        # the parent's table, relative to the parent
 
 
