@@ -21,6 +21,7 @@ import cerberus
 import yaml
 
 from integration.errors import ConfigError
+from integration.problems import DEFAULT_LANGUAGE, LANGUAGES
 
 ENV_VAR = "JNE_INTEGRATION_CONFIG"
 DEFAULT_FILE = "integration.yaml"
@@ -85,6 +86,7 @@ class Config:
     path: Path | None
     max_body_bytes: int = 2 * 1024 * 1024
     worker: WorkerSettings = WorkerSettings()
+    language: str = DEFAULT_LANGUAGE  # of owner-facing messages: en or id (render(problem, language))
 
     @property
     def is_demo(self) -> bool:
@@ -195,6 +197,7 @@ _STORE_SCHEMA = {
 
 _SCHEMA = {
     "database_url": {**_text, "default": "sqlite:///integration.db", "empty": False},
+    "language": {"type": "string", "allowed": list(LANGUAGES), "default": DEFAULT_LANGUAGE},
     "jne": {"type": "dict", "required": True, "schema": _JNE_SCHEMA},
     "stores": {"type": "dict", "required": True, "empty": False,
                "keysrules": {"type": "string", "regex": "^[a-z0-9][a-z0-9_-]{0,62}$"},
@@ -347,7 +350,8 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
     hooks = doc.get("webhooks") or {}
     worker = WorkerSettings(**(doc.get("worker") or {}))
     return Config(database_url=normalise_database_url(doc["database_url"]), jne=jne, stores=stores,
-                  path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker)
+                  path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker,
+                  language=doc.get("language", DEFAULT_LANGUAGE))
 
 
 def _account(block: dict[str, Any]) -> JNEAccount:
