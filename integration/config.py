@@ -24,6 +24,7 @@ from sqlalchemy.engine import url as sa_url
 
 from integration.errors import ConfigError
 from integration.ledger.engine import normalise_database_url
+from integration.problems import DEFAULT_LANGUAGE, LANGUAGES
 
 ENV_VAR = "JNE_INTEGRATION_CONFIG"
 DEFAULT_FILE = "integration.yaml"
@@ -88,6 +89,7 @@ class Config:
     path: Path | None
     max_body_bytes: int = 2 * 1024 * 1024
     worker: WorkerSettings = WorkerSettings()
+    language: str = DEFAULT_LANGUAGE  # of owner-facing messages: en or id (render(problem, language))
 
     @property
     def is_demo(self) -> bool:
@@ -190,6 +192,7 @@ _STORE_SCHEMA = {
 
 _SCHEMA = {
     "database_url": {**_text, "default": "sqlite:///integration.db", "empty": False},
+    "language": {"type": "string", "allowed": list(LANGUAGES), "default": DEFAULT_LANGUAGE},
     "jne": {"type": "dict", "required": True, "schema": _JNE_SCHEMA},
     "stores": {"type": "dict", "required": True, "empty": False,
                "keysrules": {"type": "string", "regex": "^[a-z0-9][a-z0-9_-]{0,62}$"},
@@ -345,7 +348,8 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
     if path is not None:
         database_url = resolve_sqlite_path(database_url, base)
     return Config(database_url=database_url, jne=jne, stores=stores,
-                  path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker)
+                  path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker,
+                  language=doc.get("language", DEFAULT_LANGUAGE))
 
 
 def resolve_sqlite_path(url: str, base: Path) -> str:

@@ -47,25 +47,25 @@ TABLE = [
     # Success without a cnote is no booking: the client classifies it as rejected.
     (Answer(JNEOutcome.REJECTED, None, "JNE answered success without a cnote"), False,
      (ShipmentStatus.NEEDS_ATTENTION, BookingOutcome.NEEDS_ATTENTION, None,
-      {"jne": ["jne.refused", "jne.sent"]})),
+      {"jne": ["reply.refused", "reply.sent"]})),
     # The lost-reply rule: our own earlier call booked it.
     (Answer(JNEOutcome.DUPLICATE, "CN7"), True,
      (ShipmentStatus.BOOKED, BookingOutcome.BOOKED, "CN7", {})),
     # Never sent by this row: someone else's booking, never ours.
     (Answer(JNEOutcome.DUPLICATE, "CN8"), False,
-     (ShipmentStatus.NEEDS_ATTENTION, BookingOutcome.NEEDS_ATTENTION, None, {"ORDER_ID": ["jne.order_id_taken"]})),
+     (ShipmentStatus.NEEDS_ATTENTION, BookingOutcome.NEEDS_ATTENTION, None, {"ORDER_ID": ["reply.order_id_taken"]})),
     (Answer(JNEOutcome.DUPLICATE, None), True,
      (ShipmentStatus.NEEDS_ATTENTION, BookingOutcome.NEEDS_ATTENTION, None,
-      {"ORDER_ID": ["jne.duplicate_without_cnote"]})),
+      {"ORDER_ID": ["reply.duplicate_without_cnote"]})),
     (Answer(JNEOutcome.DUPLICATE, None), False,
-     (ShipmentStatus.NEEDS_ATTENTION, BookingOutcome.NEEDS_ATTENTION, None, {"ORDER_ID": ["jne.order_id_taken"]})),
+     (ShipmentStatus.NEEDS_ATTENTION, BookingOutcome.NEEDS_ATTENTION, None, {"ORDER_ID": ["reply.order_id_taken"]})),
     (Answer(JNEOutcome.AUTH_FAILED, None, "Username Or API KEY Not Found."), False,
-     (ShipmentStatus.BLOCKED, BookingOutcome.BLOCKED, None, {"jne": ["jne.credentials_rejected"]})),
+     (ShipmentStatus.BLOCKED, BookingOutcome.BLOCKED, None, {"jne": ["reply.credentials_rejected"]})),
     (Answer(JNEOutcome.TRANSIENT, None, "JNE answered HTTP 502"), True,
-     (ShipmentStatus.QUEUED, BookingOutcome.RETRY, None, {"jne": ["jne.retrying"]})),
+     (ShipmentStatus.QUEUED, BookingOutcome.RETRY, None, {"jne": ["reply.retrying"]})),
     (Answer(JNEOutcome.REJECTED, None, "RECEIVER_ZIP must be 5 digits"), False,
      (ShipmentStatus.NEEDS_ATTENTION, BookingOutcome.NEEDS_ATTENTION, None,
-      {"jne": ["jne.refused"], "RECEIVER_ZIP": ["jne.refused_value"]})),
+      {"jne": ["reply.refused"], "RECEIVER_ZIP": ["reply.refused_value"]})),
 ]
 
 
@@ -135,7 +135,7 @@ def test_jitter_spreads_a_burst_of_failures():
 def test_a_refusal_names_fields_by_their_exact_names(reason, named):
     assert policy.refused_fields(reason, FIELDS) == [n for n in FIELDS if n in named]
     got = decide(Answer(JNEOutcome.REJECTED, None, reason))
-    assert [p.key for p in got.problems if p.code == "jne.refused_value"] == [n for n in FIELDS if n in named]
+    assert [p.key for p in got.problems if p.code == "reply.refused_value"] == [n for n in FIELDS if n in named]
 
 
 def test_a_refusal_that_names_no_field_shows_what_was_sent():

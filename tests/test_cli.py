@@ -79,8 +79,11 @@ def test_preview_json_of_the_example_order(tmp_path, monkeypatch):
                     "--now", "2025-03-14T10:21:33+07:00", "--json", str(EXAMPLES / "shopify_cod.body"))
     assert code == 0, out
     doc = json.loads(out)
-    assert set(doc) == {"store", "book", "skip_reason", "fields", "errors"}
+    # the contract's keys, and the outcome, the topic used and the problems as data beside them
+    assert {"store", "book", "skip_reason", "fields", "errors"} <= set(doc)
+    assert set(doc) - {"store", "book", "skip_reason", "fields", "errors"} == {"outcome", "topic", "problems"}
     assert doc["store"] == "demo" and doc["book"] is True and doc["errors"] == {}
+    assert (doc["outcome"], doc["topic"], doc["problems"]) == ("book", "orders/create", [])
     fields = doc["fields"]
     assert fields["ORDER_ID"] == "DEMO1042"
     assert fields["COD_FLAG"] == "YES" and fields["COD_AMOUNT"] == "185000"

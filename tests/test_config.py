@@ -137,6 +137,14 @@ def test_unknown_key_and_bad_timezone(tmp_path):
     assert "Asia/Jakart" in text
 
 
+def test_language_of_messages_is_english_unless_set_to_indonesian(tmp_path):
+    assert load_config(write_config(tmp_path, HEAD + STORE), env=ENV).language == "en"
+    assert load_config(write_config(tmp_path, "language: id\n" + HEAD + STORE), env=ENV).language == "id"
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path, "language: fr\n" + HEAD + STORE), env=ENV)
+    assert any(p.startswith(f"{tmp_path / 'integration.yaml'}: language:") and "fr" in p for p in err.value.problems)
+
+
 def test_two_stores_with_the_same_shop_are_refused(tmp_path):
     second = STORE.replace("toko-ali:", "toko-ali-2:").replace("stores:\n", "")
     with pytest.raises(ConfigError) as err:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from integration.mapping.address import AddressTooLong, distinct_parts, spread
+from integration.mapping.rules.address import AddressTooLong, distinct_parts, spread
 
 
 def size(text: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jmespath
 import pytest
 
-from integration.mapping.expressions import FUNCTIONS, ExpressionError, compile_expression
+from integration.mapping.language.expressions import FUNCTIONS, ExpressionError, compile_expression
 
 EQUIVALENT = [
     "order.a", "order.a.b.c", "order.items[0]", "order.items[-1].name", "order.items[1:3]", "order.items[::-1]",
@@ -48,8 +48,8 @@ def test_compiled_expressions_agree_with_the_interpreter(source):
 
 
 def test_unknown_node_types_fall_back_to_the_interpreter():
-    from integration.mapping.compiled import compile_tree
-    from integration.mapping.expressions import _INTERPRETER
+    from integration.mapping.language.compiled import compile_tree
+    from integration.mapping.language.expressions import _INTERPRETER
 
     node = {"type": "field", "value": "a", "children": []}
     assert compile_tree(node, FUNCTIONS, _INTERPRETER)({"a": 1}) == 1

@@ -11,7 +11,7 @@ import pytest
 
 from integration.errors import ConfigError
 from integration.mapping import load_mapping
-from integration.mapping.documents import merge, read_document
+from integration.mapping.files.documents import merge, read_document
 
 NOW = datetime(2025, 3, 14, 1, 0, tzinfo=UTC)
 
@@ -91,7 +91,7 @@ def test_child_overrides_adds_and_removes_by_name(tmp_path, base):
     assert result.fields["GOODS_DESC"] == "KOPI"
     assert "SPECIAL_INS" not in result.fields
     assert result.fields["RECEIVER_ADDR1"] == "JL. KEMANG RAYA NO. 12 BLOK B"  # the parent's then: [upper] kept
-    assert result.skip_reason == "skipped: wholesale"  # cancelled was removed
+    assert result.skip_reason == "wholesale"  # cancelled was removed
     assert list(mapping.tables) == ["hs_codes"]        # the parent's table, relative to the parent
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jmespath
 import pytest
 
-from integration.mapping.expressions import (
+from integration.mapping.language.expressions import (
     CUSTOM_FUNCTION_NAMES,
     ExpressionError,
     compile_expression,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from integration.mapping.pickup import SlotError, pickup_slot
+from integration.mapping.rules.pickup import SlotError, pickup_slot
 
 BLOCK = {"timezone": "Asia/Jakarta", "cutoff": "15:00", "time": "16:00",
          "days": ["mon", "tue", "wed", "thu", "fri", "sat"]}

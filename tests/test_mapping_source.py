@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from integration.mapping.source import line_of, parse_yaml
+from integration.mapping.files.source import line_of, parse_yaml
 
 
 def test_lines_of_keys_and_list_items():

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from integration.mapping.tables import LookupMiss, load_table, normalise_key
+from integration.mapping.files.tables import LookupMiss, load_table, normalise_key
+from integration.problems import render
 
 DESTINATIONS = """zip,city,district,code
 12730,JAKARTA SELATAN,MAMPANG PRAPATAN,CGK10000
@@ -60,7 +61,7 @@ def test_a_miss_names_the_values_and_the_file(destinations):
 
 
 def test_nothing_to_look_up_says_what_is_needed(destinations):
-    with pytest.raises(LookupMiss, match=r"nothing to look up in jne_destinations.csv \(needs zip or city"):
+    with pytest.raises(LookupMiss, match=r"nothing to look up in jne_destinations.csv \(needs one of: zip; city \+ district; city\)"):
         destinations.lookup({"zip": None, "city": ""})
 
 
@@ -79,6 +80,18 @@ def test_explicit_keys_and_value(tmp_path: Path):
     assert problems == []
     assert table.lookup("jk") == "DKI JAKARTA"
     assert table.lookup("Jakarta") == "DKI JAKARTA"
+
+
+def test_a_text_tried_by_several_columns_is_shown_once(tmp_path: Path):
+    # a region code looked up by code, then by name, used to read "code 'SWK', name 'SWK'"
+    path = tmp_path / "regions.csv"
+    path.write_text("code,name,region\nJK,DKI Jakarta,DKI JAKARTA\n", encoding="utf-8")
+    table, _ = load_table("regions", path, (("code",), ("name",)), "region")
+    with pytest.raises(LookupMiss) as caught:
+        table.lookup("SWK")
+    assert str(caught.value) == "no row in regions.csv for 'SWK' (looked up by code, name)"
+    assert render(caught.value.problem("RECEIVER_REGION"), "id") == (
+        "tidak ada baris di regions.csv untuk 'SWK' (dicari menurut code, name)")
 
 
 def test_unknown_table_name_uses_first_column_as_key_second_as_value(tmp_path: Path):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from integration.mapping.tables import load_table
-from integration.mapping.transforms import TRANSFORMS, Reject, build_step, run_pipeline
+from integration.mapping.files.tables import load_table
+from integration.mapping.language.transforms import TRANSFORMS, Reject, build_step, run_pipeline
 
 
 def step(spec, tables=None):

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from integration.mapping import load_mapping
+from integration.problems import render
 
 NOW = datetime(2025, 3, 14, 1, 0, tzinfo=UTC)
 
@@ -54,18 +55,20 @@ def test_not_a_booking_event_names_topic_and_status(mapping):
 
 
 @pytest.mark.parametrize("extra,reason", [
-    ({"test": True}, "skipped: test order"),
-    ({"cancelled_at": "2025-03-14T10:00:00+07:00"}, "skipped: cancelled"),
-    ({"shipping_address": None}, "skipped: no shipping address"),
+    ({"test": True}, "test order"),
+    ({"cancelled_at": "2025-03-14T10:00:00+07:00"}, "cancelled"),
+    ({"shipping_address": None}, "no shipping address"),
 ])
 def test_named_skips_carry_their_name(mapping, extra, reason):
+    # the reason is the condition's name, once: whoever shows it says "skipped" (never "skipped: skipped: ...")
     result = mapping.apply(order(**extra), {}, {"topic": "orders/paid"}, NOW)
     assert (result.book, result.skip_reason) == (False, reason)
+    assert result.skip is not None and result.skip.key == "trigger" and render(result.skip, "id") == reason
 
 
 def test_the_first_matching_skip_wins(mapping):
     result = mapping.apply(order(test=True, cancelled_at="x"), {}, {"topic": "orders/paid"}, NOW)
-    assert result.skip_reason == "skipped: test order"
+    assert result.skip_reason == "test order"
 
 
 def test_a_skipped_order_is_still_mapped_for_the_preview(mapping):
@@ -98,6 +101,6 @@ def test_a_condition_that_fails_on_the_order_needs_attention_instead_of_hiding_i
 
 def test_garbage_event_and_order(mapping):
     result = mapping.apply(["not", "an", "order"], None, "orders/paid", NOW)
-    assert (result.book, result.skip_reason) == (False, "skipped: no shipping address")
+    assert (result.book, result.skip_reason) == (False, "no shipping address")
     result = mapping.apply({"shipping_address": {"x": 1}, "financial_status": ["?"]}, None, None, NOW)
     assert (result.book, result.skip_reason) == (False, "not a booking event: (no topic)/?")

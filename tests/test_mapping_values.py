@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from integration.mapping.values import (
+from integration.mapping.language.values import (
     NotANumber,
     decimal_text,
     is_blank,

@@ -73,3 +73,55 @@ def test_schema_catches_what_a_mapping_lets_through(demo, tmp_path):
     result = prepare(store, "orders/paid", order("shopify", "prepaid_jakarta"), NOW)
     assert "BRANCH" in result.errors
     assert "6" in result.errors["BRANCH"][0]
+
+
+def _store_with_child_mapping(demo, tmp_path, child: str, **fact_changes):
+    """The demo store with a mapping that extends the shipped shopify.yaml (a copy beside it)."""
+    from dataclasses import replace
+
+    from integration.mapping import load_mapping
+
+    for f in (ROOT / "mappings").iterdir():
+        if f.is_file():
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "child.yaml").write_text("extends: shopify.yaml\n" + child, encoding="utf-8")
+    facts = copy.deepcopy(demo.stores["demo"].facts)
+    for path, value in fact_changes.items():
+        block, key = path.split("__")
+        facts[block][key] = value
+    return replace(demo.stores["demo"], mapping=load_mapping(tmp_path / "child.yaml"), facts=facts)
+
+
+def test_a_mapping_problem_on_pickup_pic_does_not_hide_the_schema_on_pickup_pic_phone(demo, tmp_path):
+    # fields match by exact name: PICKUP_PIC is not a prefix that covers PICKUP_PIC_PHONE
+    store = _store_with_child_mapping(demo, tmp_path, "fields:\n  PICKUP_PIC_PHONE: store.pickup.phone\n",
+                                      pickup__pic=["ALI", "BUDI"], pickup__phone="0812 3456 7890 ext. 12345678901")
+    result = prepare(store, "orders/paid", order("shopify", "prepaid_jakarta"), NOW)
+    assert result.errors["PICKUP_PIC"][0].startswith("got a list")            # the mapping's, naming its rule
+    assert result.errors["PICKUP_PIC_PHONE"] == [                              # JNE's byte limit, still reported
+        "PICKUP_PIC_PHONE is 31 bytes; JNE accepts at most 30: '0812 3456 7890 ext. 12345678901'"]
+    # the schema's "PICKUP_PIC is required" is covered by the mapping's own problem on that field
+    assert len(result.errors["PICKUP_PIC"]) == 1
+
+
+def test_a_mapping_problem_on_type_does_not_hide_the_schema_on_item_type(demo, tmp_path):
+    # a Batam booking (origin BTH) with an item type JNE refuses, and a TYPE the mapping cannot use
+    store = _store_with_child_mapping(demo, tmp_path, "", pickup__type=["PICKUP"], account__origin_code="BTH10000",
+                                      batam__item_type="9")
+    shipped = order("shopify", "prepaid_jakarta")
+    for line in shipped["line_items"]:
+        line["properties"] = [{"name": "HS Code", "value": "0901.21"}]
+    result = prepare(store, "orders/paid", shipped, NOW)
+    assert result.errors["TYPE"][0].startswith("got a list")
+    assert result.errors["ITEM_TYPE"] == ["ITEM_TYPE is '9'; JNE accepts 1, 2, 3, 4 or 5"]
+    assert [p.code for p in result.problems if p.key == "ITEM_TYPE"] == ["jne.accepts.ITEM_TYPE"]
+
+
+def test_the_address_rule_key_covers_exactly_the_lines_it_fills(demo):
+    store = demo.stores["demo"]
+    assert store.mapping.covered([]) == set()
+    from integration.problems import Problem
+
+    assert store.mapping.covered([Problem("RECEIVER_ADDR", "rule.address.too_long")]) == {
+        "RECEIVER_ADDR", "RECEIVER_ADDR1", "RECEIVER_ADDR2", "RECEIVER_ADDR3"}
+    assert store.mapping.covered([Problem("PICKUP_PIC", "value.list_not_one")]) == {"PICKUP_PIC"}

@@ -28,19 +28,19 @@ from integration.vocabulary import BookingOutcome, JNEOutcome, ShipmentStatus
 REJECTED_SENT_CHARS = 1500  # of the fields sent, shown with a refusal that names no field
 
 ORDER_ID_TAKEN = define(
-    "jne.order_id_taken",
+    "reply.order_id_taken",
     en="ORDER_ID {order_id} is already used at JNE by another booking (cnote {cnote}); change "
        "order_prefix or the ORDER_ID rule and replay",
     id="ORDER_ID {order_id} sudah dipakai di JNE oleh pemesanan lain (cnote {cnote}); ubah "
        "order_prefix atau aturan ORDER_ID, lalu replay")
 DUPLICATE_WITHOUT_CNOTE = define(
-    "jne.duplicate_without_cnote",
+    "reply.duplicate_without_cnote",
     en="JNE already holds ORDER_ID {order_id}, which this order sent before (the reply was lost), "
        "but JNE returned no cnote; look the booking up at JNE before replaying",
     id="JNE sudah menyimpan ORDER_ID {order_id} yang pernah dikirim pesanan ini (balasannya hilang), "
        "tetapi JNE tidak mengembalikan cnote; periksa pemesanan itu di JNE sebelum replay")
 CREDENTIALS_REJECTED = define(
-    "jne.credentials_rejected",
+    "reply.credentials_rejected",
     en="JNE rejected the credentials of account {username} at {url}: {reason}. Fix jne.username/"
        "jne.api_key in the configuration, restart the worker, then replay one order of this "
        "account: every blocked order resumes",
@@ -48,31 +48,31 @@ CREDENTIALS_REJECTED = define(
        "jne.api_key di konfigurasi, jalankan ulang worker, lalu replay satu pesanan akun ini: "
        "semua pesanan yang tertahan akan lanjut")
 ACCOUNT_BLOCKED = define(
-    "jne.account_blocked",
+    "reply.account_blocked",
     en="not sent: JNE account {username} at {url} is blocked ({reason}). Fix the credentials, "
        "restart the worker, then replay one order of this account",
     id="tidak dikirim: akun JNE {username} di {url} diblokir ({reason}). Perbaiki kredensialnya, "
        "jalankan ulang worker, lalu replay satu pesanan akun ini")
 GAVE_UP = define(
-    "jne.gave_up",
+    "reply.gave_up",
     en="JNE gave no booking after {attempts} attempts over {span}; last: {reason}. Replay the order "
        "when JNE works again",
     id="JNE tidak memberi pemesanan setelah {attempts} percobaan selama {span}; terakhir: {reason}. "
        "Replay pesanan ini saat JNE sudah normal")
 RETRYING = define(
-    "jne.retrying",
+    "reply.retrying",
     en="attempt {attempt} of {limit}: {reason}; next try at {next_at}",
     id="percobaan {attempt} dari {limit}: {reason}; dicoba lagi pada {next_at}")
 REFUSED = define(
-    "jne.refused",
+    "reply.refused",
     en="JNE refused ORDER_ID {order_id}: {reason}",
     id="JNE menolak ORDER_ID {order_id}: {reason}")
 REFUSED_VALUE = define(
-    "jne.refused_value",
+    "reply.refused_value",
     en="JNE refused the value sent: {value}",
     id="JNE menolak nilai yang dikirim: {value}")
 SENT = define(
-    "jne.sent",
+    "reply.sent",
     en="sent: {sent}",
     id="yang dikirim: {sent}")
 

@@ -46,7 +46,7 @@ from integration.booking import policy
 from integration.booking.gate import AccountGate, Admission
 from integration.config import Config, JNEAccount, Store
 from integration.jne.client import JNEClient
-from integration.problems import Problem, define, messages
+from integration.problems import Problem, define, messages, render
 from integration.vocabulary import BookingOutcome, JNEOutcome, ShipmentStatus
 
 log = logging.getLogger("integration.worker")
@@ -57,17 +57,17 @@ SYNC_BLOCKS_EVERY_S = 1.0
 RECORD_RETRY_DELAYS_S = (0.2, 0.5, 1, 2, 4, 8)  # a booking is recorded through a short DB outage
 
 STORE_UNKNOWN = define(
-    "order.store_unknown",
+    "delivery.store_unknown",
     en="store {store!r} is not in the configuration; add it back (or replay after moving the order "
        "to a configured store)",
     id="toko {store!r} tidak ada di konfigurasi; tambahkan lagi (atau replay setelah memindahkan "
        "pesanan ke toko yang terkonfigurasi)")
 NOT_JSON = define(
-    "order.not_json",
+    "delivery.not_json",
     en="the stored delivery is not JSON ({detail}); the shop must send the order again",
     id="kiriman yang tersimpan bukan JSON ({detail}); toko harus mengirim pesanan ini lagi")
 NOT_AN_ORDER = define(
-    "order.not_an_object",
+    "delivery.not_an_object",
     en="the stored delivery is a JSON {kind}, not an order object",
     id="kiriman yang tersimpan adalah JSON {kind}, bukan objek pesanan")
 MAPPING_CRASHED = define(
@@ -245,13 +245,13 @@ class Worker:
             return self._attention(c, store, Problem("mapping", MAPPING_CRASHED,
                                                      {"detail": f"{type(exc).__name__}: {exc}"}))
         if not result.book:
+            reason = render(result.skip, self.language) if result.skip is not None else result.skip_reason
             skip = policy.Decision(ShipmentStatus.SKIPPED, BookingOutcome.SKIPPED,
-                                   skip_reason=result.skip_reason or "the trigger did not book this event")
+                                   skip_reason=reason or "the trigger did not book this event")
             return self._settle(c, store, skip)
-        problems = _problems_of(result)
-        if problems:
+        if result.problems:
             order_id = (result.fields or {}).get("ORDER_ID") or c.jne_order_id
-            return self._attention(c, store, *problems, order_id=order_id)
+            return self._attention(c, store, *result.problems, order_id=order_id)
         return self._book(c, store, dict(result.fields))
 
     def _attention(self, c: ledger.Claim, store: Store | None, *problems: Problem,
@@ -375,17 +375,6 @@ class Worker:
                 client = JNEClient(account.url, account.username, account.api_key, timeout_s=account.timeout_s)
                 self._clients[account.key] = client
             return client
-
-
-def _problems_of(result: Any) -> list[Problem]:
-    """The mapping result's problems (until every producer files Problems, plain messages are wrapped)."""
-    found = getattr(result, "problems", None)
-    if found is not None:
-        return list(found)
-    return [Problem(key, MAPPED, {"message": m}) for key, items in (result.errors or {}).items() for m in items]
-
-
-MAPPED = define("mapping.message", en="{message}", id="{message}")
 
 
 def _json_kind(value: Any) -> str:

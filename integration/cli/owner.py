@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import click
 
 from integration.cli import config_option, load_config_or_exit, main
+from integration.problems import render
+from integration.vocabulary import REPLAYABLE, ShipmentStatus
 
 DEFAULT_TOPIC = {"shopify": "orders/create", "woocommerce": "order.created"}
 
@@ -71,30 +73,33 @@ def preview(ctx: click.Context, config_path: str | None, store_id: str, topic: s
     order, topic = _read_order(order_file, topic, store.platform)
     now = _parse_now(now_text, store.facts.get("pickup", {}).get("timezone", "Asia/Jakarta"))
     result = prepare(store, topic, order, now)
-    needs_attention = result.book and bool(result.errors)
+    outcome = "skip" if not result.book else "needs_attention" if result.problems else "book"
+    errors = result.messages(config.language)
+    skip_reason = render(result.skip, config.language) if result.skip is not None else result.skip_reason
     if as_json:
-        click.echo(json.dumps({"store": store_id, "book": result.book, "skip_reason": result.skip_reason,
-                               "fields": result.fields, "errors": result.errors},
+        # The contract's keys first; outcome and the problems as data (codes, rule, line) beside them.
+        click.echo(json.dumps({"store": store_id, "book": result.book, "skip_reason": skip_reason,
+                               "fields": result.fields, "errors": errors, "outcome": outcome,
+                               "topic": topic, "problems": [p.as_dict() for p in result.problems]},
                               ensure_ascii=False, indent=2))
     else:
-        _print_preview(store_id, topic, result)
-    ctx.exit(1 if needs_attention else 0)
+        _print_preview(store_id, topic, outcome, skip_reason, result.fields, errors)
+    ctx.exit(1 if outcome == "needs_attention" else 0)
 
 
-def _print_preview(store_id: str, topic: str, result: Any) -> None:
-    verdict = ("would be booked" if result.book and not result.errors else
-               "needs attention" if result.book else f"skipped: {result.skip_reason}")
+def _print_preview(store_id: str, topic: str, outcome: str, skip_reason: str | None,
+                   fields: dict[str, str], errors: dict[str, list[str]]) -> None:
+    verdict = {"book": "would be booked", "needs_attention": "needs attention"}.get(outcome, f"skipped: {skip_reason}")
     click.echo(f"store {store_id}, topic {topic}: {verdict}")
     from integration.jne.fields import FIELD_NAMES
 
-    names = [n for n in FIELD_NAMES if n in result.fields or n in result.errors]
-    names += [n for n in result.errors if n not in names]
+    names = [n for n in FIELD_NAMES if n in fields or n in errors]
+    names += [n for n in errors if n not in names]
     width = max([len(n) for n in names] + [5])
     click.echo(f"{'FIELD'.ljust(width)}  VALUE")
     for name in names:
-        value = result.fields.get(name, "")
-        click.echo(f"{name.ljust(width)}  {value}")
-        for message in result.errors.get(name, []):
+        click.echo(f"{name.ljust(width)}  {fields.get(name, '')}")
+        for message in errors.get(name, []):
             click.echo(f"{''.ljust(width)}  ! {message}")
 
 
@@ -119,7 +124,7 @@ def _shipments_table(rows: list[dict[str, Any]]) -> None:
 @config_option
 @click.option("--store", "store_id", default=None)
 @click.option("--status", "status_", default=None,
-              type=click.Choice(["queued", "booked", "needs_attention", "blocked", "failed", "skipped"]))
+              type=click.Choice([s.value for s in ShipmentStatus]))
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def status(ctx: click.Context, config_path: str | None, store_id: str | None, status_: str | None,
@@ -144,7 +149,7 @@ def status(ctx: click.Context, config_path: str | None, store_id: str | None, st
 @config_option
 @click.option("--store", "store_id", default=None)
 @click.option("--status", "status_", default=None,
-              type=click.Choice(["needs_attention", "blocked", "failed", "skipped", "queued"]))
+              type=click.Choice([s.value for s in REPLAYABLE]))
 @click.argument("order", required=False)
 @click.pass_context
 def replay(ctx: click.Context, config_path: str | None, store_id: str | None, status_: str | None,

@@ -1,8 +1,11 @@
 """The Cerberus schema of JNE's pickup/cashless API, and the validator that knows JNE's rules.
 
-``validate_booking(fields)`` returns every problem at once as ``{FIELD: [message, ...]}``; an empty
-dict means JNE's document has nothing against the booking. Messages are written for store owners:
-they name the field, show the value (shortened) and say what JNE accepts.
+``booking_problems(fields)`` returns every problem at once as :class:`~integration.problems.Problem`
+values (a code and its parameters, rendered in English or Bahasa Indonesia by
+``integration.problems``); ``validate_booking(fields)`` gives the same in English as
+``{FIELD: [message, ...]}``. Empty means JNE's document has nothing against the booking. The words
+are written for store owners: they name the field, show the value (shortened) and say what JNE
+accepts. Problems are only built when something is wrong: a valid booking costs what it did.
 
 Speed: Cerberus' ``Validator.validate(doc, schema)`` and the normalization pass both rebuild and
 re-hash the schema on every call (about 2 ms). Here the schema is checked once at import, each
@@ -25,8 +28,9 @@ import cerberus
 from cerberus import errors as cerberus_errors
 
 from integration.jne.fields import BATAM_FIELDS, BY_NAME, CREDENTIAL_FIELDS, FIELD_NAMES, is_batam
+from integration.problems import Problem, define, messages
 
-__all__ = ["SCHEMA", "BookingValidator", "as_form", "form_value", "validate_booking"]
+__all__ = ["SCHEMA", "BookingValidator", "as_form", "booking_problems", "form_value", "validate_booking"]
 
 # Values are shown in messages up to this many characters: enough to recognise an address.
 _SHOW_CHARS = 40
@@ -37,7 +41,86 @@ _TIME = re.compile(r"(?:[01][0-9]|2[0-3]):[0-5][0-9]")
 _HS_CODE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
 _PATTERNS: dict[str, re.Pattern[str]] = {}
 
-_BATAM_WHY = "ORIGIN_CODE or DESTINATION_CODE starts with BTH"
+_BATAM_WHY = ("ORIGIN_CODE or DESTINATION_CODE starts with BTH", "ORIGIN_CODE atau DESTINATION_CODE diawali BTH")
+
+NOT_TEXT = define("jne.not_text", en="{field} is {value} ({type}); JNE accepts text or a number",
+                  id="{field} berisi {value} ({type}); JNE hanya menerima teks atau angka")
+REQUIRED = define("jne.required", en="{field} is required and must not be blank",
+                  id="{field} wajib diisi dan tidak boleh kosong")
+CREDENTIAL_FIELD = define("jne.credential_field",
+                          en="{field} is not a booking field; the JNE client adds the credentials itself",
+                          id="{field} bukan kolom pemesanan; klien JNE menambahkan kredensialnya sendiri")
+UNKNOWN_FIELD = define("jne.unknown_field", en="{field} is not a field of JNE's pickup API",
+                       id="{field} bukan kolom API pickup JNE")
+REFUSED = define("jne.refused", en="{field} is {value}; JNE refuses it ({rule})",
+                 id="{field} berisi {value}; JNE menolaknya ({rule})")
+BATAM_REQUIRED = define("jne.batam_required",
+                        en=f"{{field}} is required for a shipment from or to Batam ({_BATAM_WHY[0]})",
+                        id=f"{{field}} wajib diisi untuk kiriman dari atau ke Batam ({_BATAM_WHY[1]})")
+COD_AMOUNT_REQUIRED = define("jne.cod_amount_required",
+                             en="{field} is required when COD_FLAG is YES: the amount the courier collects",
+                             id="{field} wajib diisi bila COD_FLAG YES: jumlah yang ditagih kurir")
+COD_AMOUNT_ZERO = define("jne.cod_amount_zero",
+                         en="{field} is {value}; JNE accepts only an amount above zero when COD_FLAG is YES",
+                         id="{field} berisi {value}; JNE hanya menerima jumlah di atas nol bila COD_FLAG YES")
+TOO_LONG = define("jne.too_long", en="{field} is {size} bytes; JNE accepts at most {limit}: {value}",
+                  id="{field} berukuran {size} byte; JNE menerima paling banyak {limit} byte: {value}")
+TOO_LONG_UTF8 = define("jne.too_long_utf8",
+                       en="{field} is {size} bytes in UTF-8 ({chars} characters); JNE accepts at most {limit}: {value}",
+                       id="{field} berukuran {size} byte dalam UTF-8 ({chars} karakter); JNE menerima paling "
+                          "banyak {limit} byte: {value}")
+NOT_A_DATE = define("jne.date_format", en="{field} is {value}; JNE accepts a date as DD-MM-YYYY, e.g. 31-01-2025",
+                    id="{field} berisi {value}; JNE menerima tanggal dalam bentuk DD-MM-YYYY, misalnya 31-01-2025")
+NOT_A_REAL_DATE = define("jne.date_unreal",
+                         en="{field} is {value}, which is not a real date; JNE accepts a date as DD-MM-YYYY",
+                         id="{field} berisi {value}, yang bukan tanggal sebenarnya; JNE menerima tanggal dalam "
+                            "bentuk DD-MM-YYYY")
+NOT_A_TIME = define("jne.time_format", en="{field} is {value}; JNE accepts a 24-hour time as HH:MM, e.g. 16:00",
+                    id="{field} berisi {value}; JNE menerima jam 24 jam dalam bentuk HH:MM, misalnya 16:00")
+NOT_DIGITS = define("jne.digits", en="{field} is {value}; JNE accepts exactly {count} digits",
+                    id="{field} berisi {value}; JNE hanya menerima tepat {count} angka")
+NOT_A_NUMBER = define("jne.not_number", en="{field} is {value}; JNE accepts a number written with digits and a dot "
+                                           "for decimals, e.g. 1 or 0.25",
+                      id="{field} berisi {value}; JNE menerima angka yang ditulis dengan digit dan titik untuk "
+                         "desimal, misalnya 1 atau 0.25")
+NOT_ABOVE = define("jne.not_above", en="{field} is {value}; JNE accepts only a number above {limit}",
+                   id="{field} berisi {value}; JNE hanya menerima angka di atas {limit}")
+BELOW_MIN = define("jne.below_min", en="{field} is {value}; JNE accepts only {limit} or more",
+                   id="{field} berisi {value}; JNE hanya menerima {limit} atau lebih")
+TOO_MANY_DIGITS = define("jne.int_digits",
+                         en="{field} is {value}; JNE accepts at most {limit} digits before the decimal point",
+                         id="{field} berisi {value}; JNE menerima paling banyak {limit} angka sebelum titik desimal")
+TOO_MANY_DECIMALS = define("jne.decimals", en="{field} is {value}; JNE accepts at most {limit} decimals",
+                           id="{field} berisi {value}; JNE menerima paling banyak {limit} angka desimal")
+BATAM_ONLY = define("jne.batam_only",
+                    en=f"{{field}} is {{value}}, but it is only sent for shipments from or to Batam ({_BATAM_WHY[0]}); "
+                       "leave it out",
+                    id=f"{{field}} berisi {{value}}, padahal kolom ini hanya dikirim untuk kiriman dari atau ke Batam "
+                       f"({_BATAM_WHY[1]}); kosongkan")
+HS_TOO_MANY = define("jne.hs_entries",
+                     en="{field} has {count} entries; JNE accepts at most {limit} (group line items that share an "
+                        "HS code)",
+                     id="{field} berisi {count} entri; JNE menerima paling banyak {limit} (gabungkan barang yang "
+                        "kode HS-nya sama)")
+_HS_FORM = ("JNE accepts goods value;qty;hs_code, e.g. 1000000;1;4204",
+            "JNE menerima nilai barang;jumlah;kode_hs, misalnya 1000000;1;4204")
+HS_PARTS = define("jne.hs_entry.parts", en=f"{{field}} entry {{index}} {{entry}} has {{parts}} parts instead of 3; "
+                                           f"{_HS_FORM[0]}",
+                  id=f"{{field}} entri {{index}} {{entry}} terdiri dari {{parts}} bagian, bukan 3; {_HS_FORM[1]}")
+HS_ONE_PART = define("jne.hs_entry.one_part", en=f"{{field}} entry {{index}} {{entry}} has 1 part instead of 3; "
+                                                 f"{_HS_FORM[0]}",
+                     id=f"{{field}} entri {{index}} {{entry}} terdiri dari 1 bagian, bukan 3; {_HS_FORM[1]}")
+HS_VALUE = define("jne.hs_entry.value", en=f"{{field}} entry {{index}} {{entry}} has goods value {{value}}, not a "
+                                           f"number of 0 or more; {_HS_FORM[0]}",
+                  id=f"{{field}} entri {{index}} {{entry}} bernilai barang {{value}}, bukan angka 0 atau lebih; "
+                     f"{_HS_FORM[1]}")
+HS_QTY = define("jne.hs_entry.qty", en=f"{{field}} entry {{index}} {{entry}} has qty {{value}}, not a number above 0; "
+                                       f"{_HS_FORM[0]}",
+                id=f"{{field}} entri {{index}} {{entry}} berjumlah {{value}}, bukan angka di atas 0; {_HS_FORM[1]}")
+HS_CODE = define("jne.hs_entry.code", en=f"{{field}} entry {{index}} {{entry}} has HS code {{value}}, not 4 to 10 "
+                                         f"digits (dots allowed); {_HS_FORM[0]}",
+                 id=f"{{field}} entri {{index}} {{entry}} berkode HS {{value}}, bukan 4 sampai 10 angka (boleh "
+                    f"bertitik); {_HS_FORM[1]}")
 
 
 def _show(value: object) -> str:
@@ -105,56 +188,62 @@ class BookingValidator(cerberus.Validator):
             # about 15 % of a run, and what can be form-posted is decided by as_form() anyway.
             # Unknown fields are reported already, without their value (it may be the api_key).
             if not isinstance(value, str) and field in self.schema:
-                self._error(field, f"{field} is {_show(value)} ({type(value).__name__}); "
-                                   "JNE accepts text or a number")
+                self._problem(field, NOT_TEXT, value=_show(value), type=type(value).__name__)
         if not update:
             self._check_booking(self.document)
         return not self._errors
 
     __call__ = validate
 
-    def messages(self) -> dict[str, list[str]]:
-        """The last run's problems as store-owner messages keyed by field, in the document's order."""
-        found: dict[str, list[str]] = {}
+    def problems(self) -> list[Problem]:
+        """The last run's problems, grouped by field in the document's order."""
+        if not self._errors:
+            return []
+        found: dict[str, list[Problem]] = {}
         for error in self._errors:
-            found.setdefault(error.field, []).append(self._message(error))
+            found.setdefault(error.field, []).append(self._as_problem(error))
         order = _FIELD_ORDER
-        return {name: found[name] for name in sorted(found, key=lambda n: (order.get(n, len(order)), n))}
+        return [p for name in sorted(found, key=lambda n: (order.get(n, len(order)), n)) for p in found[name]]
 
-    def _message(self, error: cerberus_errors.ValidationError) -> str:
+    def messages(self) -> dict[str, list[str]]:
+        """The last run's problems as English store-owner messages keyed by field, in the document's order."""
+        return messages(self.problems())
+
+    def _problem(self, field: str, code: str, **params: Any) -> None:
+        """File a problem about ``field`` (Cerberus keeps it as a custom error)."""
+        self._error(field, cerberus_errors.CUSTOM, Problem(field, code, {"field": field, **params}))
+
+    @staticmethod
+    def _as_problem(error: cerberus_errors.ValidationError) -> Problem:
         field = error.field
-        if error.code == cerberus_errors.CUSTOM.code:
-            return str(error.info[0])
+        if error.code == cerberus_errors.CUSTOM.code and isinstance(error.info[0], Problem):
+            return error.info[0]
         if error.code == cerberus_errors.REQUIRED_FIELD.code:
-            return f"{field} is required and must not be blank"
+            return Problem(field, REQUIRED, {"field": field})
         if error.code == cerberus_errors.UNKNOWN_FIELD.code:
             # Never echo the value: it may be the api_key.
-            if field in CREDENTIAL_FIELDS:
-                return f"{field} is not a booking field; the JNE client adds the credentials itself"
-            return f"{field} is not a field of JNE's pickup API"
-        return f"{field} is {_show(error.value)}; JNE refuses it ({error.rule})"
+            return Problem(field, CREDENTIAL_FIELD if field in CREDENTIAL_FIELDS else UNKNOWN_FIELD, {"field": field})
+        return Problem(field, REFUSED, {"field": field, "value": _show(error.value), "rule": error.rule})
 
     def _check_booking(self, doc: Mapping[str, object]) -> None:
         """Rules that depend on more than one field, including ones about missing fields."""
         if is_batam(doc):
             for name in ("HS_CODE", "ITEM_TYPE"):
                 if doc.get(name) is None or _blank(doc.get(name)):
-                    self._error(name, f"{name} is required for a shipment from or to Batam ({_BATAM_WHY})")
+                    self._problem(name, BATAM_REQUIRED)
         if doc.get("COD_FLAG") == "YES":
             amount = doc.get("COD_AMOUNT")
             if amount is None or _blank(amount):
-                self._error("COD_AMOUNT", "COD_AMOUNT is required when COD_FLAG is YES: "
-                                          "the amount the courier collects")
+                self._problem("COD_AMOUNT", COD_AMOUNT_REQUIRED)
             elif isinstance(amount, str) and (parsed := _number(amount)) and parsed[0] == 0:
-                self._error("COD_AMOUNT", f"COD_AMOUNT is {_show(amount)}; "
-                                          "JNE accepts only an amount above zero when COD_FLAG is YES")
+                self._problem("COD_AMOUNT", COD_AMOUNT_ZERO, value=_show(amount))
 
     # --- field rules; each skips blank values: the nonblank rule reports those once ---
 
     def _validate_nonblank(self, nonblank, field, value):
         """{'type': 'boolean'}"""
         if nonblank and _blank(value):
-            self._error(field, f"{field} is required and must not be blank")
+            self._problem(field, REQUIRED)
 
     def _validate_max_bytes(self, limit, field, value):
         """{'type': 'integer', 'min': 1}"""
@@ -162,8 +251,10 @@ class BookingValidator(cerberus.Validator):
             return  # a blank mandatory value gets one message, from the nonblank rule
         size = len(value.encode("utf-8"))
         if size > limit:
-            chars = "" if size == len(value) else f" in UTF-8 ({len(value)} characters)"
-            self._error(field, f"{field} is {size} bytes{chars}; JNE accepts at most {limit}: {_show(value)}")
+            if size == len(value):
+                self._problem(field, TOO_LONG, size=size, limit=limit, value=_show(value))
+            else:
+                self._problem(field, TOO_LONG_UTF8, size=size, chars=len(value), limit=limit, value=_show(value))
 
     def _validate_dmy_date(self, enabled, field, value):
         """{'type': 'boolean'}"""
@@ -171,25 +262,24 @@ class BookingValidator(cerberus.Validator):
             return
         match = _DATE.fullmatch(value)
         if match is None:
-            self._error(field, f"{field} is {_show(value)}; JNE accepts a date as DD-MM-YYYY, e.g. 31-01-2025")
+            self._problem(field, NOT_A_DATE, value=_show(value))
             return
         day, month, year = (int(part) for part in match.groups())
         try:
             date(year, month, day)
         except ValueError:
-            self._error(field, f"{field} is {_show(value)}, which is not a real date; "
-                               "JNE accepts a date as DD-MM-YYYY")
+            self._problem(field, NOT_A_REAL_DATE, value=_show(value))
 
     def _validate_hm_time(self, enabled, field, value):
         """{'type': 'boolean'}"""
         if enabled and isinstance(value, str) and not _blank(value) and _TIME.fullmatch(value) is None:
-            self._error(field, f"{field} is {_show(value)}; JNE accepts a 24-hour time as HH:MM, e.g. 16:00")
+            self._problem(field, NOT_A_TIME, value=_show(value))
 
     def _validate_digits(self, count, field, value):
         """{'type': 'integer', 'min': 1}"""
         if (isinstance(value, str) and not _blank(value)
                 and (len(value) != count or not value.isascii() or not value.isdigit())):
-            self._error(field, f"{field} is {_show(value)}; JNE accepts exactly {count} digits")
+            self._problem(field, NOT_DIGITS, value=_show(value), count=count)
 
     def _validate_number(self, rule, field, value):
         """{'type': 'dict', 'schema': {'above': {'type': 'number'}, 'min': {'type': 'number'},
@@ -198,46 +288,43 @@ class BookingValidator(cerberus.Validator):
             return
         parsed = _number(value)
         if parsed is None:
-            self._error(field, f"{field} is {_show(value)}; JNE accepts a number written with digits "
-                               "and a dot for decimals, e.g. 1 or 0.25")
+            self._problem(field, NOT_A_NUMBER, value=_show(value))
             return
         number, int_digits, decimals = parsed
         if "above" in rule and not number > rule["above"]:
-            self._error(field, f"{field} is {_show(value)}; JNE accepts only a number above {rule['above']}")
+            self._problem(field, NOT_ABOVE, value=_show(value), limit=rule["above"])
         if "min" in rule and number < rule["min"]:
-            self._error(field, f"{field} is {_show(value)}; JNE accepts only {rule['min']} or more")
+            self._problem(field, BELOW_MIN, value=_show(value), limit=rule["min"])
         if "int_digits" in rule and len(int_digits.lstrip("0")) > rule["int_digits"]:
-            self._error(field, f"{field} is {_show(value)}; JNE accepts at most {rule['int_digits']} digits "
-                               "before the decimal point")
+            self._problem(field, TOO_MANY_DIGITS, value=_show(value), limit=rule["int_digits"])
         if "decimals" in rule and len(decimals) > rule["decimals"]:
-            self._error(field, f"{field} is {_show(value)}; JNE accepts at most {rule['decimals']} decimals")
+            self._problem(field, TOO_MANY_DECIMALS, value=_show(value), limit=rule["decimals"])
 
     def _validate_choice(self, choice, field, value):
         """{'type': 'dict', 'schema': {'values': {'type': 'list', 'required': True},
-            'any_case': {'type': 'boolean'}, 'say': {'type': 'string', 'required': True}}}"""
+            'any_case': {'type': 'boolean'}, 'say': {'type': 'list', 'required': True}}}"""
         if not isinstance(value, str) or _blank(value):
             return
         candidate = value.upper() if choice.get("any_case") else value
         if candidate not in choice["values"]:
-            self._error(field, f"{field} is {_show(value)}; JNE accepts {choice['say']}")
+            self._problem(field, _ACCEPTS[field], value=_show(value))
 
     def _validate_pattern(self, pattern, field, value):
         """{'type': 'dict', 'schema': {'regex': {'type': 'string', 'required': True},
-            'say': {'type': 'string', 'required': True}}}"""
+            'say': {'type': 'list', 'required': True}}}"""
         if not isinstance(value, str) or _blank(value):
             return
         compiled = _PATTERNS.get(pattern["regex"])
         if compiled is None:
             compiled = _PATTERNS.setdefault(pattern["regex"], re.compile(pattern["regex"]))
         if compiled.fullmatch(value) is None:
-            self._error(field, f"{field} is {_show(value)}; JNE accepts {pattern['say']}")
+            self._problem(field, _ACCEPTS[field], value=_show(value))
 
     def _validate_batam_only(self, enabled, field, value):
         """{'type': 'boolean'}"""
         # A blank value is tolerated: store defaults such as npwp: "" must not block ordinary orders.
         if enabled and not _blank(value) and not is_batam(self.document):
-            self._error(field, f"{field} is {_show(value)}, but it is only sent for shipments from or to "
-                               f"Batam ({_BATAM_WHY}); leave it out")
+            self._problem(field, BATAM_ONLY, value=_show(value))
 
     def _validate_hs_code(self, max_entries, field, value):
         """{'type': 'integer', 'min': 1}"""
@@ -245,30 +332,28 @@ class BookingValidator(cerberus.Validator):
             return
         entries = value.split(",")
         if len(entries) > max_entries:
-            self._error(field, f"{field} has {len(entries)} entries; JNE accepts at most {max_entries} "
-                               "(group line items that share an HS code)")
+            self._problem(field, HS_TOO_MANY, count=len(entries), limit=max_entries)
         for index, entry in enumerate(entries, 1):
-            for problem in _hs_entry_problems(entry):
-                self._error(field, f"{field} entry {index} {_show(entry)} {problem}; JNE accepts "
-                                   "goods value;qty;hs_code, e.g. 1000000;1;4204")
+            for code, params in _hs_entry_problems(entry):
+                self._problem(field, code, index=index, entry=_show(entry), **params)
 
 
-def _hs_entry_problems(entry: str) -> list[str]:
-    """What is wrong with one "value;qty;hs_code" entry, in words."""
+def _hs_entry_problems(entry: str) -> list[tuple[str, dict[str, Any]]]:
+    """What is wrong with one "value;qty;hs_code" entry: problem codes and their parameters."""
     parts = entry.split(";")
     if len(parts) != 3:
-        return [f"has {len(parts)} part{'s' if len(parts) != 1 else ''} instead of 3"]
+        return [(HS_ONE_PART, {})] if len(parts) == 1 else [(HS_PARTS, {"parts": len(parts)})]
     value, qty, code = parts
-    problems = []
+    problems: list[tuple[str, dict[str, Any]]] = []
     parsed_value = _number(value)
     if parsed_value is None or parsed_value[0] < 0:
-        problems.append(f"has goods value {_show(value)}, not a number of 0 or more")
+        problems.append((HS_VALUE, {"value": _show(value)}))
     parsed_qty = _number(qty)
     if parsed_qty is None or not parsed_qty[0] > 0:
-        problems.append(f"has qty {_show(qty)}, not a number above 0")
+        problems.append((HS_QTY, {"value": _show(qty)}))
     digits = sum(ch.isdigit() for ch in code)
     if _HS_CODE.fullmatch(code) is None or not 4 <= digits <= 10:
-        problems.append(f"has HS code {_show(code)}, not 4 to 10 digits (dots allowed)")
+        problems.append((HS_CODE, {"value": _show(code)}))
     return problems
 
 
@@ -277,25 +362,34 @@ def _hs_entry_problems(entry: str) -> list[str]:
 # sends "REG" (the service code) and JNE's test server books it. We accept the three documented
 # values in any case plus exactly "REG", so the example stays valid while a typo or another
 # service code still gets a message naming the documented values.
+# "say" is what JNE accepts, in English and in Bahasa Indonesia.
 _EXTRA_RULES: dict[str, dict[str, Any]] = {
     "PICKUP_SERVICE": {"choice": {"values": ["DOMESTIC", "INTRACITY", "ALL", "REG"], "any_case": True,
-                                  "say": "Domestic, Intracity or All"}},
+                                  "say": ["Domestic, Intracity or All", "Domestic, Intracity atau All"]}},
     "PICKUP_VEHICLE": {"choice": {"values": ["MOTOR", "MOBIL", "TRUCK"], "any_case": True,
-                                  "say": "MOTOR, MOBIL or TRUCK (any case)"}},
+                                  "say": ["MOTOR, MOBIL or TRUCK (any case)",
+                                          "MOTOR, MOBIL atau TRUCK (huruf besar atau kecil)"]}},
     "ORDER_ID": {"pattern": {"regex": "[A-Z0-9]{1,20}",
-                             "say": "1 to 20 capital letters A-Z and digits 0-9, nothing else"}},
+                             "say": ["1 to 20 capital letters A-Z and digits 0-9, nothing else",
+                                     "1 sampai 20 huruf besar A-Z dan angka 0-9, tanpa karakter lain"]}},
     "SHIPPER_ZIP": {"digits": 5},
     "RECEIVER_ZIP": {"digits": 5},
     "RETURN_ZIP": {"digits": 5},
     # NUMBER(10,3): ten digits of which three after the point, so at most seven before it.
     "WEIGHT": {"number": {"above": 0, "int_digits": 7, "decimals": 3}},
     "QTY": {"number": {"above": 0, "int_digits": 7, "decimals": 3}},
-    "TYPE": {"choice": {"values": ["DROP", "PICKUP"], "say": "DROP or PICKUP"}},
-    "INSURANCE_FLAG": {"choice": {"values": ["Y", "N"], "say": "Y or N"}},
-    "COD_FLAG": {"choice": {"values": ["YES", "NO"], "say": "YES or NO"}},
-    "ITEM_TYPE": {"choice": {"values": ["1", "2", "3", "4", "5"], "say": "1, 2, 3, 4 or 5"}},
+    "TYPE": {"choice": {"values": ["DROP", "PICKUP"], "say": ["DROP or PICKUP", "DROP atau PICKUP"]}},
+    "INSURANCE_FLAG": {"choice": {"values": ["Y", "N"], "say": ["Y or N", "Y atau N"]}},
+    "COD_FLAG": {"choice": {"values": ["YES", "NO"], "say": ["YES or NO", "YES atau NO"]}},
+    "ITEM_TYPE": {"choice": {"values": ["1", "2", "3", "4", "5"], "say": ["1, 2, 3, 4 or 5", "1, 2, 3, 4 atau 5"]}},
     "HS_CODE": {"hs_code": 5},
 }
+# One problem code per field with a choice or a pattern: "FIELD is 'x'; JNE accepts <say>".
+_ACCEPTS: dict[str, str] = {
+    name: define(f"jne.accepts.{name}", en=f"{{field}} is {{value}}; JNE accepts {say[0]}",
+                 id=f"{{field}} berisi {{value}}; JNE hanya menerima {say[1]}")
+    for name, rules in _EXTRA_RULES.items() for kind in ("choice", "pattern") if kind in rules
+    for say in [rules[kind]["say"]]}
 
 
 def _rules_for(name: str) -> dict[str, Any]:
@@ -339,8 +433,17 @@ def _validator() -> BookingValidator:
     return validator
 
 
-def validate_booking(fields: Mapping[str, object]) -> dict[str, list[str]]:
-    """Every problem JNE's rules find in a booking, keyed by field; empty when it is valid."""
+def booking_problems(fields: Mapping[str, object]) -> list[Problem]:
+    """Every problem JNE's rules find in a booking, grouped by field; empty when it is valid."""
     validator = _validator()
-    validator.validate(fields)
+    if validator.validate(fields):
+        return []
+    return validator.problems()
+
+
+def validate_booking(fields: Mapping[str, object]) -> dict[str, list[str]]:
+    """Every problem JNE's rules find in a booking as English messages keyed by field; empty when valid."""
+    validator = _validator()
+    if validator.validate(fields):
+        return {}
     return validator.messages()

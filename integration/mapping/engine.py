@@ -1,35 +1,48 @@
 """A loaded mapping and what it does with one order: ``Mapping.apply`` -> ``MappingResult``.
 
-``apply`` never raises, whatever JSON arrives: every problem becomes a store-owner message in
-``errors``, keyed by the JNE field (or the rule) and naming the rule to fix with its file and line.
-Order of work: pickup slot, vars, trigger, fields in file order, then the multi-field rules
-(address, COD, Batam). A field with an error is left out of ``fields``; ``fields`` holds only
-fields that have a value.
+``apply`` never raises, whatever JSON arrives: every problem becomes a
+:class:`~integration.problems.Problem` in ``problems``, filed under the JNE field (or the rule) and
+naming the rule to fix with its file and line. Order of work: the rules that provide a scope root
+(the pickup slot), vars, trigger, fields in file order, then the other rules of
+``rules.registry.RULES`` (address, COD, Batam). A field with a problem is left out of ``fields``;
+``fields`` holds only fields that have a value.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from integration.jne.fields import BATAM_FIELDS, BY_NAME, FIELD_NAMES, is_batam
-from integration.mapping import batam as batam_rule
-from integration.mapping import cod as cod_rule
-from integration.mapping.address import AddressTooLong, spread
-from integration.mapping.expressions import Expression, ExpressionError, is_false
-from integration.mapping.pickup import SlotError, pickup_slot
-from integration.mapping.source import Origin
-from integration.mapping.transforms import Reject, Step, run_memoized, run_pipeline
-from integration.mapping.trigger import Decision, Trigger, decide
-from integration.mapping.values import is_blank, shown, text_of
+from integration.mapping.language.expressions import EXPRESSION_FAILED, Expression, ExpressionError, is_false
+from integration.mapping.language.transforms import Reject, Step, run_memoized, run_pipeline
+from integration.mapping.language.values import is_blank, shown, text_of
+from integration.mapping.rules.base import ConfiguredRule
+from integration.mapping.rules.trigger import Decision, Trigger, decide
+from integration.problems import DEFAULT_LANGUAGE, Origin, Problem, define, messages, render
 
 log = logging.getLogger(__name__)
 _STORE_ONLY = frozenset({"store"})
+
+INTERNAL_ERROR = define("mapping.internal_error", en="internal error {error}: {detail} ({file})",
+                        id="kesalahan internal {error}: {detail} ({file})")
+GOT_LIST = define("value.list_not_one", en="got a list {value}, expected one value (pick an element or join them)",
+                  id="berisi sebuah daftar {value}, padahal yang diharapkan satu nilai (pilih satu elemen "
+                     "atau gabungkan)")
+GOT_OBJECT = define("value.object_not_one",
+                    en="got an object {value}, expected one value (pick an element or join them)",
+                    id="berisi sebuah objek {value}, padahal yang diharapkan satu nilai (pilih satu elemen "
+                       "atau gabungkan)")
+BLANK_EXPRESSION = define("value.blank", en="no value: {expression} is blank",
+                          id="tidak ada nilai: {expression} kosong")
+BLANK_CONSTANT = define("value.blank_constant", en="no value: the constant is blank",
+                        id="tidak ada nilai: konstantanya kosong")
 
 
 @dataclass
@@ -37,9 +50,19 @@ class MappingResult:
     """What a mapping made of one order: book or skip (why), the JNE fields, the problems."""
 
     book: bool
-    skip_reason: str | None
+    skip_reason: str | None          # the reason in English, as the ledger keeps it
     fields: dict[str, str]
-    errors: dict[str, list[str]]
+    problems: list[Problem]
+    skip: Problem | None = None      # the reason as a problem (``render(skip, language)``)
+
+    @property
+    def errors(self) -> dict[str, list[str]]:
+        """The problems in English, as the contract's ``{FIELD or rule: [message, ...]}``."""
+        return messages(self.problems)
+
+    def messages(self, language: str = DEFAULT_LANGUAGE) -> dict[str, list[str]]:
+        """The problems in ``language`` (en or id), as ``{FIELD or rule: [message, ...]}``."""
+        return messages(self.problems, language)
 
 
 @dataclass(frozen=True)
@@ -79,24 +102,7 @@ class ValueRule:
         return value
 
 
-@dataclass(frozen=True)
-class AddressRule:
-    """The address rule: parts (expressions) spread over ``into`` lines of ``max_bytes``."""
-
-    origin: Origin
-    parts: tuple[Expression, ...]
-    into: tuple[str, ...]
-    max_bytes: int
-    steps: tuple[Step, ...]
-    filler: str = "-"
-
-
-@dataclass(frozen=True)
-class PickupRule:
-    """Where the pickup block comes from (``store.pickup`` unless the mapping says otherwise)."""
-
-    origin: Origin
-    source: Expression
+Fail = Callable[[str, str, dict[str, Any], Origin | None], None]
 
 
 @dataclass(frozen=True)
@@ -108,41 +114,63 @@ class Mapping:
     vars: tuple[ValueRule, ...]
     fields: tuple[ValueRule, ...]
     trigger: Trigger
-    pickup: PickupRule | None = None
-    address: AddressRule | None = None
-    cod: cod_rule.CodRule | None = None
-    batam: batam_rule.BatamRule | None = None
+    rules: tuple[ConfiguredRule, ...] = ()   # in registry order
     tables: dict[str, Any] = field(default_factory=dict, repr=False)
-    uses_pickup: bool = True
-    # id(store) -> (snapshot of the store, its fields, their errors): see _store_fields
-    _store_cache: dict[int, tuple[dict[str, Any], dict[str, str], dict[str, list[str]]]] = field(
+    # id(store) -> (snapshot of the store, its fields, their problems): see _store_fields
+    _store_cache: dict[int, tuple[dict[str, Any], dict[str, str], list[Problem]]] = field(
         default_factory=dict, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        store_only = tuple(rule for rule in self.fields if rule.reads_only_store)
-        object.__setattr__(self, "_store_rules", store_only)
-        object.__setattr__(self, "_order_rules", tuple(r for r in self.fields if not r.reads_only_store))
+        set_ = object.__setattr__
+        set_(self, "_store_rules", tuple(rule for rule in self.fields if rule.reads_only_store))
+        set_(self, "_order_rules", tuple(r for r in self.fields if not r.reads_only_store))
+        set_(self, "_scope_rules", tuple((r, r.provides) for r in self.rules if r.provides))
+        set_(self, "_field_rules", tuple(r for r in self.rules if not r.provides))
+        covers: dict[str, frozenset[str]] = {}
+        for rule in self.rules:
+            for key, names in rule.covers.items():
+                covers[key] = covers.get(key, frozenset()) | frozenset(names)
+        set_(self, "_covers", covers)
+
+    def rule(self, name: str) -> ConfiguredRule | None:
+        """The configured rule of that name (``address``, ``cod``...), or None."""
+        return next((r for r in self.rules if r.name == name), None)
+
+    def covered(self, problems: Iterable[Problem]) -> set[str]:
+        """The JNE fields these problems are about: each key, and what a rule-level key stands for.
+
+        ``RECEIVER_ADDR`` of the address rule covers exactly the lines that rule fills; every other
+        key covers itself only (``PICKUP_PIC`` does not cover ``PICKUP_PIC_PHONE``).
+        """
+        covers: AbcMapping[str, frozenset[str]] = self._covers  # type: ignore[attr-defined]
+        found: set[str] = set()
+        for problem in problems:
+            found.add(problem.key)
+            found.update(covers.get(problem.key, ()))
+        return found
 
     def apply(self, order: Any, store: Any, event: Any, now: datetime) -> MappingResult:
-        """Map one order; never raises (every problem is an entry in ``errors``)."""
+        """Map one order; never raises (every problem is an entry in ``problems``)."""
         try:
             return self._apply(order, store, event, now)
         except Exception as exc:  # the last line of defence: a bug must not kill the worker
             log.exception("mapping %s failed on an order", self.path)
             # Not "skipped": an order nobody looked at must not vanish among skipped ones. The
-            # error keeps it from being booked and in front of a person.
-            return MappingResult(True, None, {},
-                                 {"mapping": [f"mapping: internal error {type(exc).__name__}: "
-                                              f"{text_of(str(exc))[:200]} ({self.path.name})"]})
+            # problem keeps it from being booked and in front of a person.
+            return MappingResult(True, None, {}, [Problem("mapping", INTERNAL_ERROR, {
+                "error": type(exc).__name__, "detail": text_of(str(exc))[:200], "file": self.path.name})])
 
     def _apply(self, order: Any, store: Any, event: Any, now: datetime) -> MappingResult:
-        errors: dict[str, list[str]] = {}
-        fail = _reporter(errors)
+        problems: list[Problem] = []
+        fail = _reporter(problems)
         store = store if isinstance(store, dict) else {}
         event = event if isinstance(event, dict) else {}
         scope: dict[str, Any] = {"order": order, "store": store, "event": event, "pickup": {}, "vars": {}}
-        if self.uses_pickup:
-            self._slot(scope, now, fail)
+        values: dict[str, str] = {}
+        for rule, root in self._scope_rules:  # type: ignore[attr-defined]
+            produced, found = rule.apply(scope, values, now)
+            scope[root] = produced
+            problems += found
 
         variables: dict[str, Any] = {}
         scope["vars"] = variables
@@ -150,44 +178,41 @@ class Mapping:
             variables[rule.name] = self._run(rule, scope, f"vars.{rule.name}", fail)
 
         decision = decide(self.trigger, scope)
-        if decision.problems:
-            errors.setdefault("trigger", []).extend(decision.problems)
+        problems += decision.problems
 
-        store_values, store_errors = self._store_fields(store, scope)
-        values = dict(store_values)
-        for key, messages in store_errors.items():
-            errors.setdefault(key, []).extend(messages)
-        self._fields(self._order_rules, scope, values, fail)
+        store_values, store_problems = self._store_fields(store, scope)
+        values.update(store_values)
+        problems += store_problems
+        self._fields(self._order_rules, scope, values, fail)  # type: ignore[attr-defined]
 
-        if self.address is not None:
-            self._address(scope, values, fail)
-        if self.cod is not None:
-            self._cod(scope, values, errors, fail)
-        if self.batam is not None:
-            self._batam(scope, values, errors, fail)
+        for rule in self._field_rules:  # type: ignore[attr-defined]
+            produced, found = rule.apply(scope, values, now)
+            values.update(produced)
+            problems += found
         if not is_batam(values):
             for name in BATAM_FIELDS:  # JNE rule: outside Batam the customs fields are not sent
                 values.pop(name, None)
-                errors.pop(name, None)
-        return self._result(decision, values, errors)
+            if problems:
+                problems = [p for p in problems if p.key not in BATAM_FIELDS]
+        return self._result(decision, values, problems)
 
     def _fields(self, rules: tuple[ValueRule, ...], scope: dict[str, Any], values: dict[str, str],
-                fail: Any) -> None:
+                fail: Fail) -> None:
         for rule in rules:  # the hot loop: about thirty rules per order
             try:
                 raw = rule.compute(scope)
             except ExpressionError as exc:
-                fail(rule.name, f"the expression failed on this order: {exc}", rule.origin)
+                fail(rule.name, EXPRESSION_FAILED, {"error": str(exc)}, rule.origin)
                 continue
             except Reject as exc:
-                fail(rule.name, str(exc), rule.origin)
+                fail(rule.name, exc.code, exc.params, rule.origin)
                 continue
             if type(raw) is str and (text := raw.strip()):
                 values[rule.name] = text
             elif (text := self._as_field(rule, raw, fail)) is not None:
                 values[rule.name] = text
 
-    def _store_fields(self, store: dict[str, Any], scope: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    def _store_fields(self, store: dict[str, Any], scope: dict[str, Any]) -> tuple[dict[str, str], list[Problem]]:
         """The fields that read nothing but the store's facts, worked out once per store.
 
         Half the rules (pickup, shipper, account, return) depend on the store block alone, which is
@@ -199,133 +224,57 @@ class Mapping:
         if entry is not None and entry[0] == store:
             return entry[1], entry[2]
         values: dict[str, str] = {}
-        errors: dict[str, list[str]] = {}
-        self._fields(self._store_rules, scope, values, _reporter(errors))
+        problems: list[Problem] = []
+        self._fields(self._store_rules, scope, values, _reporter(problems))  # type: ignore[attr-defined]
         try:
             snapshot = copy.deepcopy(store)
         except (RecursionError, TypeError, copy.Error):
-            return values, errors
+            return values, problems
         if len(self._store_cache) >= 32:
             self._store_cache.clear()
-        self._store_cache[key] = (snapshot, values, errors)
-        return values, errors
+        self._store_cache[key] = (snapshot, values, problems)
+        return values, problems
 
     @staticmethod
-    def _result(decision: Decision, values: dict[str, str], errors: dict[str, list[str]]) -> MappingResult:
-        ordered = {name: values[name] for name in FIELD_NAMES if name in values and name not in errors}
-        return MappingResult(decision.book, decision.reason, ordered, errors)
-
-    def _slot(self, scope: dict[str, Any], now: datetime, fail: Any) -> None:
-        source = self.pickup.source if self.pickup is not None else None
-        origin = self.pickup.origin if self.pickup is not None else None
-        try:
-            block = source.evaluate(scope) if source is not None else scope["store"].get("pickup")
-            if not isinstance(now, datetime):
-                raise SlotError("no current time given")
-            scope["pickup"] = pickup_slot(block, now).as_scope()
-        except (SlotError, ExpressionError) as exc:
-            fail("pickup", str(exc), origin)
+    def _result(decision: Decision, values: dict[str, str], problems: list[Problem]) -> MappingResult:
+        if problems:
+            wrong = {p.key for p in problems}
+            ordered = {name: values[name] for name in FIELD_NAMES if name in values and name not in wrong}
+        else:
+            ordered = {name: values[name] for name in FIELD_NAMES if name in values}
+        reason = decision.reason
+        return MappingResult(decision.book, None if reason is None else render(reason), ordered, problems, reason)
 
     @staticmethod
-    def _run(rule: ValueRule, scope: dict[str, Any], key: str, fail: Any) -> Any:
+    def _run(rule: ValueRule, scope: dict[str, Any], key: str, fail: Fail) -> Any:
         try:
             return rule.compute(scope)
         except ExpressionError as exc:
-            fail(key, f"the expression failed on this order: {exc}", rule.origin)
+            fail(key, EXPRESSION_FAILED, {"error": str(exc)}, rule.origin)
         except Reject as exc:
-            fail(key, str(exc), rule.origin)
+            fail(key, exc.code, exc.params, rule.origin)
         return None
 
     @staticmethod
-    def _as_field(rule: ValueRule, raw: Any, fail: Any) -> str | None:
+    def _as_field(rule: ValueRule, raw: Any, fail: Fail) -> str | None:
         if isinstance(raw, list | dict):
-            fail(rule.name, f"got {'a list' if isinstance(raw, list) else 'an object'} {shown(raw)}, "
-                            "expected one value (pick an element or join them)", rule.origin)
+            fail(rule.name, GOT_LIST if isinstance(raw, list) else GOT_OBJECT, {"value": shown(raw)}, rule.origin)
             return None
         text = text_of(raw).strip()
         if text:
             return text
         spec = BY_NAME.get(rule.name)
         if spec is not None and spec.required and rule.when is None:
-            where = f"{rule.value.source} is blank" if rule.value is not None else "the constant is blank"
-            fail(rule.name, f"no value: {where}", rule.origin)
+            if rule.value is not None:
+                fail(rule.name, BLANK_EXPRESSION, {"expression": rule.value.source}, rule.origin)
+            else:
+                fail(rule.name, BLANK_CONSTANT, {}, rule.origin)
         return None
 
-    def _address(self, scope: dict[str, Any], values: dict[str, str], fail: Any) -> None:
-        rule = self.address
-        assert rule is not None
-        first = _error_key(rule.into)
-        parts: list[str] = []
-        for expression in rule.parts:
-            try:
-                raw = expression.evaluate(scope)
-                items = raw if isinstance(raw, list) else [raw]
-                for item in items:
-                    if isinstance(item, list | dict):
-                        fail(first, f"address part {expression.source} is not text: {shown(item)}", rule.origin)
-                        return
-                    text = run_pipeline(item, rule.steps) if rule.steps else item
-                    if not is_blank(text):
-                        parts.append(text_of(text))
-            except ExpressionError as exc:
-                fail(first, f"the expression {expression.source} failed on this order: {exc}", rule.origin)
-                return
-            except Reject as exc:
-                fail(first, str(exc), rule.origin)
-                return
-        if not parts:
-            fail(first, "no address: " + ", ".join(e.source for e in rule.parts) + " are all blank", rule.origin)
-            return
-        try:
-            lines = spread(parts, len(rule.into), rule.max_bytes)
-        except AddressTooLong as exc:
-            fail(first, str(exc), rule.origin)
-            return
-        for index, name in enumerate(rule.into):
-            if index < len(lines):
-                values[name] = lines[index]
-            elif BY_NAME[name].required:
-                values[name] = rule.filler  # JNE refuses a blank mandatory line; "-" is the honest filler
 
-    def _cod(self, scope: dict[str, Any], values: dict[str, str], errors: dict[str, list[str]], fail: Any) -> None:
-        rule = self.cod
-        assert rule is not None
-        try:
-            produced, problems = cod_rule.collect(rule, scope)
-        except ExpressionError as exc:
-            fail("COD_FLAG", f"the expression failed on this order: {exc}", rule.origin)
-            return
-        values.update(produced)
-        for key, messages in problems.items():
-            for message in messages:
-                fail(key, message, rule.origin)
-
-    def _batam(self, scope: dict[str, Any], values: dict[str, str], errors: dict[str, list[str]], fail: Any) -> None:
-        rule = self.batam
-        assert rule is not None
-        try:
-            if not batam_rule.applies(rule, scope, values):
-                return
-        except ExpressionError as exc:
-            fail("HS_CODE", f"the batam 'when' expression failed on this order: {exc}", rule.origin)
-            return
-        produced, problems = batam_rule.declare(rule, scope)
-        values.update(produced)
-        for key, messages in problems.items():
-            for message in messages:
-                fail(key, message, rule.origin)
-
-
-def _reporter(errors: dict[str, list[str]]) -> Callable[[str, str, Origin | None], None]:
-    """A function that files a store-owner message under a field or rule name."""
-    def fail(key: str, message: str, origin: Origin | None) -> None:
-        suffix = f" ({origin})" if origin is not None else ""
-        errors.setdefault(key, []).append(f"{key}: {message}{suffix}")
+def _reporter(problems: list[Problem]) -> Fail:
+    """A function that files a problem under a field or rule name."""
+    def fail(key: str, code: str, params: dict[str, Any], origin: Origin | None) -> None:
+        problems.append(Problem(key, code, params, origin))
 
     return fail
-
-
-def _error_key(into: tuple[str, ...]) -> str:
-    """Where address problems are reported: RECEIVER_ADDR for RECEIVER_ADDR1..3 (no single line is wrong)."""
-    stems = {name.rstrip("0123456789") for name in into}
-    return stems.pop() if len(stems) == 1 else into[0]

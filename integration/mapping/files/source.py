@@ -91,15 +91,3 @@ def line_of(lines: dict[Path_, int], path: Path_) -> int:
 def read_text(path: Path) -> str:
     """Read a mapping or table file as UTF-8 (a BOM is tolerated: spreadsheet exports carry one)."""
     return path.read_text(encoding="utf-8-sig")
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a rule was written, for messages: ``rule fields.RECEIVER_PHONE in shopify.yaml:22``."""
-
-    rule: str
-    file: str
-    line: int
-
-    def __str__(self) -> str:
-        return f"rule {self.rule} in {self.file}:{self.line}"

@@ -15,45 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from integration.errors import ConfigError
-from integration.jne.fields import BATAM_FIELDS, BY_NAME, FIELD_NAMES
-from integration.mapping import batam as batam_rule
-from integration.mapping import cod as cod_rule
-from integration.mapping.documents import Document, KeyPath, Loc, inside, read_document, suggest
-from integration.mapping.engine import AddressRule, Mapping, PickupRule, ValueRule
-from integration.mapping.expressions import ROOT_NAMES, Expression, compile_expression
-from integration.mapping.source import Origin
-from integration.mapping.tables import Key, Table, load_table
-from integration.mapping.transforms import Step, build_step
-from integration.mapping.trigger import Condition, Trigger
-from integration.mapping.values import text_of
+from integration.jne.fields import BY_NAME, FIELD_NAMES
+from integration.mapping.engine import Mapping, ValueRule
+from integration.mapping.files.documents import Document, KeyPath, Loc, inside, read_document, suggest
+from integration.mapping.files.tables import Key, Table, load_table
+from integration.mapping.language.expressions import ROOT_NAMES, Expression, compile_expression
+from integration.mapping.language.transforms import Step, build_step
+from integration.mapping.language.values import text_of
+from integration.mapping.rules import registry, trigger
+from integration.mapping.rules.base import REQUIRED, ConfiguredRule, LoadContext, RuleKind
+from integration.problems import Origin
 
 RULE_KEYS = ("value", "const", "when", "default", "then")
-TRIGGER_KEYS = ("book_when", "skip_when", "status")
 TABLE_KEYS = ("file", "keys", "value")
-RULES: dict[str, tuple[str, ...]] = {
-    "address": ("from", "into", "max_bytes", "then", "filler"),
-    "cod": ("when", "amount"),
-    "batam": ("when", "lines", "hs_code", "sku", "sku_table", "line_name", "price", "quantity", "tax",
-              "item_type", "npwp", "max_codes"),
-    "pickup": ("from",),
-}
-# Batam defaults fit both platforms: Shopify line ``properties`` and WooCommerce ``meta_data`` are
-# both lists of name/key + value entries, and WooCommerce lines have no requires_shipping at all.
-BATAM_DEFAULTS = {
-    "lines": "order.line_items[?requires_shipping != `false`]",
-    "hs_code": "property(line.properties || line.meta_data, ['HS Code', 'hs_code'])",
-    "sku": "line.sku",
-    "line_name": "line.title || line.name",
-    "price": "line.price",
-    "quantity": "line.quantity",
-    "tax": "order.total_tax",
-    "item_type": "store.batam.item_type",
-    "npwp": "store.batam.npwp",
-}
-DEFAULT_ADDRESS_INTO = ("RECEIVER_ADDR1", "RECEIVER_ADDR2", "RECEIVER_ADDR3")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 log = logging.getLogger(__name__)
-
 
 
 def load_mapping(path: str | os.PathLike[str], tables: dict[str, str | os.PathLike[str]] | None = None) -> Mapping:
@@ -75,7 +51,9 @@ class _Loader:
         self.table_overrides = tables
         self.problems: list[str] = []
         self.doc = Document({})
-        self.uses_pickup = False  # any expression reads pickup.*: only then is the slot computed
+        self.tables: dict[str, Table] = {}
+        self.known_vars: tuple[str, ...] = ()
+        self.roots_read: set[str] = set()  # the scope roots expressions read (pickup: only then a slot)
 
     # -- reporting ------------------------------------------------------------------------------
 
@@ -91,6 +69,14 @@ class _Loader:
     def origin(self, path: KeyPath, rule: str) -> Origin:
         file, line = self.where(path)
         return Origin(rule, os.path.basename(file), line)
+
+    # the Checker a rule's LoadContext talks to (see rules/base.py)
+
+    def expression(self, path: KeyPath, rule: str, source: Any, roots: tuple[str, ...]) -> Expression | None:
+        return self._expression(path, rule, source, self.known_vars, roots)
+
+    def steps(self, path: KeyPath, rule: str, spec: Any) -> tuple[Step, ...] | None:
+        return self._steps(path, rule, spec, self.tables)
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -112,7 +98,7 @@ class _Loader:
         return value if isinstance(value, dict) else {}
 
     def _build(self) -> Mapping | None:
-        tables = self._tables()
+        tables = self.tables = self._tables()
         var_rules: list[ValueRule] = []
         var_names: list[str] = []
         for name, spec in self._section("vars").items():
@@ -126,7 +112,7 @@ class _Loader:
             var_names.append(name)
             if rule is not None:
                 var_rules.append(rule)
-        known_vars = tuple(var_names)
+        known_vars = self.known_vars = tuple(var_names)
 
         field_rules: list[ValueRule] = []
         for name, spec in self._section("fields").items():
@@ -141,17 +127,9 @@ class _Loader:
             if rule is not None:
                 field_rules.append(rule)
 
-        trigger = self._trigger(known_vars)
-        rules = self._section("rules")
-        for name in rules:
-            if name not in RULES:
-                self.problem(("rules", name), f"rules.{name}",
-                             f"unknown rule {suggest(text_of(name), RULES)}(known: {', '.join(RULES)})")
-        address = self._address(rules.get("address"), tables, known_vars)
-        cod = self._cod(rules.get("cod"), known_vars)
-        batam = self._batam(rules.get("batam"), tables, known_vars)
-        pickup = self._pickup(rules.get("pickup"), known_vars)
-        self._conflicts(field_rules, address, cod, batam)
+        the_trigger = trigger.parse(self._section("trigger"), LoadContext(self, ("trigger",), "trigger", tables))
+        rules = self._rules()
+        self._conflicts(field_rules, rules)
         platform = self.doc.data.get("platform")
         if platform is not None and not isinstance(platform, str):
             self.problem(("platform",), "platform", "needs a name such as shopify or woocommerce")
@@ -159,14 +137,13 @@ class _Loader:
         if self.problems:
             return None
         return Mapping(path=self.path, platform=platform, vars=tuple(var_rules), fields=tuple(field_rules),
-                       trigger=trigger, pickup=pickup, address=address, cod=cod, batam=batam, tables=tables,
-                       uses_pickup=self.uses_pickup or pickup is not None)
+                       trigger=the_trigger, rules=rules, tables=tables)
 
     def _expression(self, path: KeyPath, rule: str, source: Any, var_names: tuple[str, ...],
                     roots: tuple[str, ...] = ROOT_NAMES) -> Expression | None:
         expression, problems = compile_expression(source, roots, var_names)
-        if expression is not None and "pickup" in expression.roots:
-            self.uses_pickup = True
+        if expression is not None:
+            self.roots_read |= expression.roots
         for message in problems:
             if isinstance(source, str) and _NAME.match(source.strip()) and message.startswith("unknown name"):
                 message += f"; for a fixed text write {{const: {source.strip()}}}"
@@ -221,157 +198,44 @@ class _Loader:
         return ValueRule(name=name, origin=self.origin(path, rule), value=value, const=const, when=when,
                          steps=steps, default=None if default is None else text_of(default))
 
-    def _trigger(self, var_names: tuple[str, ...]) -> Trigger:
-        spec = self._section("trigger")
-        for key in spec:
-            if key not in TRIGGER_KEYS:
-                self.problem(("trigger", key), f"trigger.{key}",
-                             f"unknown key {suggest(text_of(key), TRIGGER_KEYS)}(known: {', '.join(TRIGGER_KEYS)})")
-        book_when = None
-        if spec.get("book_when") is not None:
-            expression = self._expression(("trigger", "book_when"), "trigger.book_when", spec["book_when"], var_names)
-            if expression is not None:
-                book_when = Condition("book_when", expression, self.origin(("trigger", "book_when"), "trigger.book_when"))
-        status = None
-        if spec.get("status") is not None:
-            status = self._expression(("trigger", "status"), "trigger.status", spec["status"], var_names)
-        skips: list[Condition] = []
-        skip_spec = spec.get("skip_when") or {}
-        if not isinstance(skip_spec, dict):
-            self.problem(("trigger", "skip_when"), "trigger.skip_when",
-                         "needs named conditions, e.g. {test order: 'order.test'}")
-            skip_spec = {}
-        for name, source in skip_spec.items():
-            if source is None:
-                continue
-            path = ("trigger", "skip_when", name)
-            expression = self._expression(path, f"trigger.skip_when.{name}", source, var_names)
-            if expression is not None:
-                skips.append(Condition(text_of(name), expression, self.origin(path, f"trigger.skip_when.{name}")))
-        return Trigger(book_when, tuple(skips), status)
+    def _rules(self) -> tuple[ConfiguredRule, ...]:
+        """Every rule of the registry the file writes under ``rules:``, and those it needs unwritten."""
+        section = self._section("rules")
+        for name in section:
+            if name not in registry.BY_NAME:
+                self.problem(("rules", name), f"rules.{name}", f"unknown rule {suggest(text_of(name), registry.BY_NAME)}"
+                                                               f"(known: {', '.join(registry.BY_NAME)})")
+        configured: dict[str, ConfiguredRule | None] = {}
+        for kind in registry.RULES:
+            if section.get(kind.name) is not None:
+                configured[kind.name] = self._rule(kind, section[kind.name])
+        # a rule that provides a scope root runs with its defaults when an expression reads the root
+        # (checked after the written rules: their expressions count too)
+        for kind in registry.RULES:
+            if kind.name not in configured and kind.provides is not None and kind.provides in self.roots_read:
+                configured[kind.name] = self._rule(kind, {}, written=False)
+        return tuple(rule for kind in registry.RULES if (rule := configured.get(kind.name)) is not None)
 
-    def _rule_spec(self, name: str, spec: Any) -> dict[str, Any] | None:
-        if spec is None:
-            return None
+    def _rule(self, kind: RuleKind, spec: Any, written: bool = True) -> ConfiguredRule | None:
+        path, rule = ("rules", kind.name), f"rules.{kind.name}"
         if not isinstance(spec, dict):
-            self.problem(("rules", name), f"rules.{name}", "needs its settings as key: value lines")
+            self.problem(path, rule, "needs its settings as key: value lines")
             return None
+        ctx = LoadContext(self, path, rule, self.tables, written)
         for key in spec:
-            if key not in RULES[name]:
-                self.problem(("rules", name, key), f"rules.{name}",
-                             f"unknown key {suggest(text_of(key), RULES[name])}"
-                             f"(known: {', '.join(RULES[name])})")
-        return spec
+            if key not in kind.settings:
+                ctx.problem(f"unknown key {suggest(text_of(key), kind.settings)}(known: {', '.join(kind.settings)})",
+                            key)
+        settings: dict[str, Any] = {}
+        for key, default in kind.settings.items():
+            value = spec.get(key)
+            if value is None and default is REQUIRED:
+                ctx.problem(f"{key}: is required")
+            settings[key] = value if value is not None or default is REQUIRED else default
+        return kind.parse(settings, ctx)
 
-    def _address(self, spec: Any, tables: dict[str, Table], var_names: tuple[str, ...]) -> AddressRule | None:
-        spec = self._rule_spec("address", spec)
-        if spec is None:
-            return None
-        rule = "rules.address"
-        before = len(self.problems)
-        sources = spec.get("from")
-        if isinstance(sources, str):
-            sources = [sources]
-        parts: list[Expression] = []
-        if not isinstance(sources, list) or not sources:
-            self.problem(("rules", "address"), rule, "from: needs a list of expressions (address1, address2, ...)")
-        else:
-            for index, source in enumerate(sources):
-                expression = self._expression(("rules", "address", "from", index), rule, source, var_names)
-                if expression is not None:
-                    parts.append(expression)
-        into = spec.get("into", list(DEFAULT_ADDRESS_INTO))
-        if not isinstance(into, list) or not into:
-            self.problem(("rules", "address", "into"), rule, "into: needs a list of JNE address fields")
-            into = []
-        for name in into:
-            if name not in BY_NAME:
-                self.problem(("rules", "address", "into"), rule,
-                             f"unknown JNE field {suggest(text_of(name), FIELD_NAMES)}")
-        limits = [BY_NAME[n].max_bytes or 85 for n in into if n in BY_NAME]
-        max_bytes = spec.get("max_bytes", min(limits) if limits else 85)
-        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 10:
-            self.problem(("rules", "address", "max_bytes"), rule, "max_bytes: needs a whole number of at least 10")
-        elif limits and max_bytes > min(limits):
-            self.problem(("rules", "address", "max_bytes"), rule,
-                         f"max_bytes: {max_bytes} is more than JNE takes ({min(limits)})")
-        filler = spec.get("filler", "-")
-        if isinstance(filler, list | dict) or not text_of(filler).strip():
-            self.problem(("rules", "address", "filler"), rule, "filler: needs a non-blank text such as '-'")
-        steps = self._steps(("rules", "address", "then"), rule, spec.get("then"), tables)
-        if len(self.problems) > before or steps is None:
-            return None
-        return AddressRule(self.origin(("rules", "address"), rule), tuple(parts), tuple(into), max_bytes,
-                           steps, text_of(filler))
-
-    def _cod(self, spec: Any, var_names: tuple[str, ...]) -> cod_rule.CodRule | None:
-        spec = self._rule_spec("cod", spec)
-        if spec is None:
-            return None
-        found: dict[str, Expression | None] = {}
-        for key in ("when", "amount"):
-            if spec.get(key) is None:
-                self.problem(("rules", "cod"), "rules.cod", f"{key}: is required")
-                found[key] = None
-            else:
-                found[key] = self._expression(("rules", "cod", key), "rules.cod", spec[key], var_names)
-        if found["when"] is None or found["amount"] is None:
-            return None
-        return cod_rule.CodRule(self.origin(("rules", "cod"), "rules.cod"), found["when"], found["amount"])
-
-    def _batam(self, spec: Any, tables: dict[str, Table], var_names: tuple[str, ...]) -> batam_rule.BatamRule | None:
-        spec = self._rule_spec("batam", spec)
-        if spec is None:
-            return None
-        rule = "rules.batam"
-        before = len(self.problems)
-        compiled: dict[str, Expression | None] = {}
-        per_line = ("hs_code", "sku", "line_name", "price", "quantity")
-        for key, default in BATAM_DEFAULTS.items():
-            roots = (*ROOT_NAMES, "line") if key in per_line else ROOT_NAMES
-            compiled[key] = self._expression(("rules", "batam", key), rule, spec.get(key, default), var_names, roots)
-        when = None
-        if spec.get("when") is not None:
-            when = self._expression(("rules", "batam", "when"), rule, spec["when"], var_names, (*ROOT_NAMES, "fields"))
-        sku_table: Table | None = None
-        table_name = spec.get("sku_table", "hs_codes" if "hs_codes" in tables else None)
-        if table_name is not None:
-            if table_name not in tables:
-                self.problem(("rules", "batam", "sku_table"), rule,
-                             f"unknown table {text_of(table_name)!r} (known: {', '.join(sorted(tables)) or 'none'})")
-            else:
-                sku_table = tables[table_name]
-        max_codes = spec.get("max_codes", 5)
-        if isinstance(max_codes, bool) or not isinstance(max_codes, int) or not 1 <= max_codes <= 5:
-            self.problem(("rules", "batam", "max_codes"), rule, "max_codes: needs a whole number from 1 to 5 "
-                                                                 "(JNE takes at most five HS codes)")
-        if len(self.problems) > before:
-            return None
-        e = {k: v for k, v in compiled.items() if v is not None}
-        return batam_rule.BatamRule(
-            origin=self.origin(("rules", "batam"), rule), when=when, lines=e["lines"], hs_code=e["hs_code"],
-            sku=e["sku"], sku_table=sku_table, line_name=e["line_name"], price=e["price"],
-            quantity=e["quantity"], tax=e["tax"], item_type=e["item_type"], npwp=e["npwp"], max_codes=max_codes)
-
-    def _pickup(self, spec: Any, var_names: tuple[str, ...]) -> PickupRule | None:
-        spec = self._rule_spec("pickup", spec)
-        if spec is None:
-            return None
-        source = self._expression(("rules", "pickup", "from"), "rules.pickup", spec.get("from", "store.pickup"),
-                                  var_names, tuple(r for r in ROOT_NAMES if r != "pickup"))
-        if source is None:
-            return None
-        return PickupRule(self.origin(("rules", "pickup"), "rules.pickup"), source)
-
-    def _conflicts(self, fields: list[ValueRule], address: AddressRule | None, cod: cod_rule.CodRule | None,
-                   batam: batam_rule.BatamRule | None) -> None:
-        produced: dict[str, str] = {}
-        if address is not None:
-            produced.update({name: "rules.address" for name in address.into})
-        if cod is not None:
-            produced.update({name: "rules.cod" for name in cod_rule.OUTPUTS})
-        if batam is not None:
-            produced.update({name: "rules.batam" for name in BATAM_FIELDS})
+    def _conflicts(self, fields: list[ValueRule], rules: tuple[ConfiguredRule, ...]) -> None:
+        produced = {name: f"rules.{rule.name}" for rule in rules for name in rule.outputs}
         for rule in fields:
             if rule.name in produced:
                 self.problem(("fields", rule.name), f"fields.{rule.name}",

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from integration.mapping.source import parse_yaml, read_text
-from integration.mapping.values import text_of
+from integration.mapping.files.source import parse_yaml, read_text
+from integration.mapping.language.values import text_of
 
 TOP_KEYS = ("extends", "platform", "description", "tables", "vars", "trigger", "fields", "rules")
 Loc = tuple[str, int]          # (file as shown, line)

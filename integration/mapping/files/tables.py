@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from integration.mapping.values import is_blank, text_of
+from integration.mapping.language.values import Refusal, is_blank, text_of
+from integration.problems import define
 
 Key = tuple[str, ...]  # the columns of one key, e.g. ("zip",) or ("city", "district")
 
@@ -42,8 +43,17 @@ def normalise_key(value: Any) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum() and not unicodedata.combining(ch))
 
 
-class LookupMiss(Exception):
-    """No row matched; ``str()`` names the values tried and the file."""
+NOTHING_TO_LOOK_UP = define(
+    "lookup.nothing", en="nothing to look up in {file} (needs one of: {wanted})",
+    id="tidak ada yang bisa dicari di {file} (perlu salah satu dari: {wanted})")
+NO_ROW = define("lookup.no_row", en="no row in {file} for {tried}", id="tidak ada baris di {file} untuk {tried}")
+NO_ROW_FOR_VALUE = define(
+    "lookup.no_row_value", en="no row in {file} for {value} (looked up by {columns})",
+    id="tidak ada baris di {file} untuk {value} (dicari menurut {columns})")
+
+
+class LookupMiss(Refusal):
+    """No row matched: a problem code naming the values tried and the file."""
 
 
 @dataclass
@@ -64,19 +74,25 @@ class Table:
 
     def lookup(self, query: Any) -> str:
         """The value column of the first key that matches ``query`` (a text or an object of columns)."""
-        tried: list[str] = []
+        tried: list[Key] = []
         for key in self.keys:
             parts = self._parts(query, key)
             if parts is None:
                 continue
-            tried.append(" + ".join(f"{col} {_shown(_get(query, col))}" for col in key))
+            tried.append(key)
             found = self._find(key, parts)
             if found is not None:
                 return found
         if not tried:
-            wanted = " or ".join(" + ".join(k) for k in self.keys)
-            raise LookupMiss(f"nothing to look up in {self.file_name} (needs {wanted})")
-        raise LookupMiss(f"no row in {self.file_name} for {', '.join(tried)}")
+            wanted = "; ".join(" + ".join(k) for k in self.keys)
+            raise LookupMiss(NOTHING_TO_LOOK_UP, file=self.file_name, wanted=wanted)
+        if not isinstance(query, dict) and len(tried) > 1:
+            # one text tried against several one-column keys (a region's code, then its name):
+            # show the text once, not once per column
+            columns = ", ".join(k[0] for k in tried)
+            raise LookupMiss(NO_ROW_FOR_VALUE, file=self.file_name, value=_shown(query), columns=columns)
+        shown = ", ".join(" + ".join(f"{col} {_shown(_get(query, col))}" for col in key) for key in tried)
+        raise LookupMiss(NO_ROW, file=self.file_name, tried=shown)
 
     def _parts(self, query: Any, key: Key) -> tuple[str, ...] | None:
         if isinstance(query, dict):

@@ -24,15 +24,23 @@ from jmespath import exceptions as jexc
 from jmespath import functions as jfun
 from jmespath import visitor as jvis
 
-from integration.mapping.compiled import compile_tree
-from integration.mapping.values import decimal_text, is_blank, text_of
+from integration.mapping.language.compiled import compile_tree
+from integration.mapping.language.values import decimal_text, is_blank, text_of
+from integration.problems import define
 
 ROOT_NAMES = ("order", "store", "event", "pickup", "vars")
 _BARE_LITERALS = {"null": None, "true": True, "false": False}
 
+# Filed when an expression fails on one order ({error} is JMESPath's own explanation).
+EXPRESSION_FAILED = define("expression.failed", en="the expression failed on this order: {error}",
+                           id="ekspresi gagal pada pesanan ini: {error}")
+EXPRESSION_FAILED_IN = define("expression.failed_named",
+                              en="the expression {expression} failed on this order: {error}",
+                              id="ekspresi {expression} gagal pada pesanan ini: {error}")
+
 
 class ExpressionError(Exception):
-    """An expression could not be evaluated on this order (caught by the engine, turned into a message)."""
+    """An expression could not be evaluated on this order (caught by the engine, filed as a problem)."""
 
 
 def _as_text(value: Any) -> str:

@@ -2,8 +2,8 @@
 
 A step is written as a name (``upper``) or a one-key object with its argument (``{max_bytes: 30}``).
 Each transform takes the value so far and returns the next one; a value it cannot honestly turn
-into what JNE takes raises ``Reject`` with a store-owner message, which the engine records as an
-error for the field (never garbage, never a traceback). Blank values pass through unchanged except
+into what JNE takes raises ``Reject`` with a problem code and its parameters, which the engine
+files under the field (never garbage, never a traceback). Blank values pass through unchanged except
 for ``default`` and ``required``.
 """
 
@@ -18,20 +18,65 @@ from typing import Any
 
 import phonenumbers
 
-from integration.mapping.tables import LookupMiss, Table, normalise_key
-from integration.mapping.values import (
+from integration.mapping.files.tables import LookupMiss, Table, normalise_key
+from integration.mapping.language.values import (
+    NOT_MONEY,
     NotANumber,
+    Refusal,
     decimal_text,
     is_blank,
+    number_codes,
     parse_decimal,
     shown,
     text_of,
     whole_rupiah,
 )
+from integration.problems import define
 
 
-class Reject(Exception):
-    """The value cannot become what JNE takes; ``str()`` is the store-owner message."""
+class Reject(Refusal):
+    """The value cannot become what JNE takes: a problem code and its parameters (``str()``: English)."""
+
+
+# "got a list/an object where <something> was expected", by (kind, what was expected)
+_KINDS = {"list": ("a list", "sebuah daftar"), "object": ("an object", "sebuah objek")}
+_EXPECTED = {"text": ("text", "teks"), "phone": ("a phone number", "nomor telepon"),
+             "postal_code": ("a postal code", "kode pos")}
+GOT_WRONG_KIND = {
+    (kind, what): define(f"value.got_{kind}.{what}", en=f"got {kind_en} {{value}}, expected {what_en}",
+                         id=f"berisi {kind_id} {{value}}, padahal yang diharapkan {what_id}")
+    for kind, (kind_en, kind_id) in _KINDS.items() for what, (what_en, what_id) in _EXPECTED.items()}
+PHONE_TOO_LONG = define("transform.phone.too_long", en="{value} is not a phone number (too long)",
+                        id="{value} bukan nomor telepon (terlalu panjang)")
+NOT_A_PHONE = define("transform.phone.invalid", en="{value} is not a phone number",
+                     id="{value} bukan nomor telepon yang sah")
+# weights, per unit the transform reads
+_UNITS = {"grams": ("grams", "gram"), "kg": ("kilograms", "kilogram")}
+NOT_A_WEIGHT = {unit: number_codes(f"transform.weight.{unit}", f"is not a weight in {en}", f"bukan berat dalam {id_}")
+                for unit, (en, id_) in _UNITS.items()}
+NEGATIVE_WEIGHT = {unit: define(f"transform.weight.{unit}.negative", en=f"{{value}} is not a weight in {en} (negative)",
+                                id=f"{{value}} bukan berat dalam {id_} (negatif)")
+                   for unit, (en, id_) in _UNITS.items()}
+ZERO_WEIGHT = {unit: define(f"transform.weight.{unit}.zero", en=f"{{value}} {en} is not above zero; JNE needs a weight",
+                            id=f"{{value}} {id_} tidak lebih dari nol; JNE memerlukan berat")
+               for unit, (en, id_) in _UNITS.items()}
+HUGE_WEIGHT = {unit: define(f"transform.weight.{unit}.too_big", en=f"{{value}} {en} is more than JNE's NUMBER(10,3) holds",
+                            id=f"{{value}} {id_} melebihi yang muat di NUMBER(10,3) milik JNE")
+               for unit, (en, id_) in _UNITS.items()}
+NEGATIVE_MONEY = define("transform.money.negative", en="{value} is a negative amount",
+                        id="{value} adalah jumlah negatif")
+IMPLAUSIBLE_MONEY = define("transform.money.implausible", en="{value} is not a plausible amount of rupiah",
+                           id="{value} bukan jumlah rupiah yang masuk akal")
+NOT_A_QUANTITY = number_codes("transform.quantity", "is not a quantity", "bukan jumlah barang")
+ZERO_QUANTITY = define("transform.quantity.zero", en="{value} is not above zero; JNE needs at least one item",
+                       id="{value} tidak lebih dari nol; JNE memerlukan paling sedikit satu barang")
+HUGE_QUANTITY = define("transform.quantity.too_big", en="{value} does not fit JNE's NUMBER(10,3)",
+                       id="{value} tidak muat di NUMBER(10,3) milik JNE")
+NOT_A_POSTAL_CODE = define("transform.postal_code.invalid", en="{value} is not a 5-digit postal code (kode pos)",
+                           id="{value} bukan kode pos 5 angka")
+BLANK = define("transform.required.blank", en="no value (blank)", id="tidak ada nilai (kosong)")
+NOT_IN_MAP = define("transform.map.missing", en="{value} is not in the map (known: {known})",
+                    id="{value} tidak ada di daftar map (yang dikenal: {known})")
 
 
 @dataclass(frozen=True)
@@ -65,8 +110,8 @@ def _text(value: Any, what: str = "text") -> str | None:
     if value is None:
         return None
     if isinstance(value, list | dict):
-        kind = "a list" if isinstance(value, list) else "an object"
-        raise Reject(f"got {kind} {shown(value)}, expected {what}")
+        kind = "list" if isinstance(value, list) else "object"
+        raise Reject(GOT_WRONG_KIND[kind, what], value=shown(value))
     return text_of(value)
 
 
@@ -148,14 +193,14 @@ def _alnum_upper(value: Any, _: Any) -> Any:
 # -- phone ------------------------------------------------------------------------------------
 
 def _phone(value: Any, region: str) -> Any:
-    text = _text(value, "a phone number")
+    text = _text(value, "phone")
     if text is None or not text.strip():
         return None
     if len(text) > 40:
-        raise Reject(f"{shown(text)} is not a phone number (too long)")
+        raise Reject(PHONE_TOO_LONG, value=shown(text))
     number = _parse_phone(text, region)
     if number is None:
-        raise Reject(f"{shown(text)} is not a phone number")
+        raise Reject(NOT_A_PHONE, value=shown(text))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -190,13 +235,13 @@ def _parse_phone(text: str, region: str) -> phonenumbers.PhoneNumber | None:
 def _weight(value: Any, mode: str, grams: bool) -> Any:
     if is_blank(value):
         return None
-    unit = "grams" if grams else "kilograms"
+    unit = "grams" if grams else "kg"
     try:
         amount = parse_decimal(value)
     except NotANumber as exc:
-        raise Reject(f"{shown(value)} is not a weight in {unit} ({exc})") from None
+        raise Reject(NOT_A_WEIGHT[unit][exc.why], value=shown(value)) from None
     if amount < 0:
-        raise Reject(f"{shown(value)} is not a weight in {unit} (negative)")
+        raise Reject(NEGATIVE_WEIGHT[unit], value=shown(value))
     kg = amount / 1000 if grams else amount
     if mode == "ceil":
         whole = max(Decimal(1), kg.to_integral_value(rounding=ROUND_CEILING))
@@ -205,9 +250,9 @@ def _weight(value: Any, mode: str, grams: bool) -> Any:
     else:
         whole = kg.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
         if whole <= 0:
-            raise Reject(f"{shown(value)} {unit} is not above zero; JNE needs a weight")
+            raise Reject(ZERO_WEIGHT[unit], value=shown(value))
     if whole >= Decimal(10) ** 7:
-        raise Reject(f"{shown(value)} {unit} is more than JNE's NUMBER(10,3) holds")
+        raise Reject(HUGE_WEIGHT[unit], value=shown(value))
     return decimal_text(whole)
 
 
@@ -225,11 +270,11 @@ def _money(value: Any, _: Any) -> Any:
     try:
         amount = parse_decimal(value)
     except NotANumber as exc:
-        raise Reject(f"{shown(value)} is not an amount of money ({exc})") from None
+        raise Reject(NOT_MONEY[exc.why], value=shown(value)) from None
     if amount < 0:
-        raise Reject(f"{shown(value)} is a negative amount")
+        raise Reject(NEGATIVE_MONEY, value=shown(value))
     if amount >= Decimal(10) ** 15:
-        raise Reject(f"{shown(value)} is not a plausible amount of rupiah")
+        raise Reject(IMPLAUSIBLE_MONEY, value=shown(value))
     return decimal_text(whole_rupiah(amount))
 
 
@@ -241,22 +286,22 @@ def _quantity(value: Any, _: Any) -> Any:
     try:
         amount = parse_decimal(value)
     except NotANumber as exc:
-        raise Reject(f"{shown(value)} is not a quantity ({exc})") from None
+        raise Reject(NOT_A_QUANTITY[exc.why], value=shown(value)) from None
     if amount <= 0:
-        raise Reject(f"{shown(value)} is not above zero; JNE needs at least one item")
+        raise Reject(ZERO_QUANTITY, value=shown(value))
     rounded = amount.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)
     if rounded >= Decimal(10) ** 7 or rounded <= 0:
-        raise Reject(f"{shown(value)} does not fit JNE's NUMBER(10,3)")
+        raise Reject(HUGE_QUANTITY, value=shown(value))
     return decimal_text(rounded)
 
 
 def _postal_code(value: Any, _: Any) -> Any:
-    text = _text(value, "a postal code")
+    text = _text(value, "postal_code")
     if text is None or not text.strip():
         return None
     code = re.sub(r"[\s.-]", "", text)
     if not (len(code) == 5 and code.isascii() and code.isdigit()):
-        raise Reject(f"{shown(text)} is not a 5-digit postal code (kode pos)")
+        raise Reject(NOT_A_POSTAL_CODE, value=shown(text))
     return code
 
 
@@ -268,7 +313,7 @@ def _default(value: Any, fallback: str) -> Any:
 
 def _required(value: Any, _: Any) -> Any:
     if is_blank(value):
-        raise Reject("no value (blank)")
+        raise Reject(BLANK)
     return value
 
 
@@ -277,8 +322,8 @@ def _lookup(value: Any, table: Table) -> Any:
         return None
     try:
         return table.lookup(value)
-    except LookupMiss as exc:
-        raise Reject(str(exc)) from None
+    except LookupMiss as miss:
+        raise Reject(miss.code, **miss.params) from None
 
 
 @dataclass(frozen=True)
@@ -298,7 +343,7 @@ def _map(value: Any, table: InlineMap) -> Any:
         return found
     if table.default is not None:
         return table.default
-    raise Reject(f"{shown(value)} is not in the map (known: {table.shown_keys})")
+    raise Reject(NOT_IN_MAP, value=shown(value), known=table.shown_keys)
 
 
 # -- argument checks --------------------------------------------------------------------------
@@ -442,14 +487,15 @@ def run_memoized(value: Any, steps: tuple[Step, ...], memo: dict[tuple[Any, ...]
     if hit is not None:
         rejected, answer = hit
         if rejected:
-            raise Reject(answer)
+            code, params = answer
+            raise Reject(code, **params)
         return answer
     if len(memo) >= _MEMO_SIZE:
         memo.clear()
     try:
         answer = run_pipeline(value, steps)
     except Reject as exc:
-        memo[key] = (True, str(exc))
+        memo[key] = (True, (exc.code, exc.params))
         raise
     memo[key] = (False, answer)
     return answer
