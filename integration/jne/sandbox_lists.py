@@ -111,14 +111,14 @@ def _lists() -> tuple[tuple[dict[str, str], ...], tuple[dict[str, str], ...]]:
 
 def destination_rows(fraction: float = 1.0) -> list[Any]:
     """The destination list's rows: the first ``fraction`` of the real rows, then the noise."""
-    rows = _lists()[0]
-    return [*rows[: round(len(rows) * fraction)], rows[1], *NOISE_ROWS]  # rows[1] again: a duplicate
+    rows = _lists()[0][: round(len(_lists()[0]) * fraction)]
+    return [*rows, *rows[1:2], *NOISE_ROWS]  # rows[1] once more: a duplicate
 
 
 def origin_rows(fraction: float = 1.0) -> list[Any]:
     """The origin list's rows (one per kota/kabupaten): the first ``fraction`` of them, then the noise."""
-    rows = _lists()[1]
-    return [*rows[: round(len(rows) * fraction)], rows[0], *NOISE_ROWS]
+    rows = _lists()[1][: round(len(_lists()[1]) * fraction)]
+    return [*rows, *rows[:1], *NOISE_ROWS]
 
 
 def register_list_routes(app: Flask, accounts: dict[str, str]) -> None:
