@@ -164,4 +164,7 @@ def city_name(name: str, shared: frozenset[str] = frozenset(), limit: int = 20) 
     """
     key = city_key(name)
     text = f"KAB. {key.base}" if key.kind == KAB and key.base in shared else key.base
-    return cut_bytes(text, limit)
+    cut = cut_bytes(text, limit)
+    if cut != text and cut.endswith(" DAN"):  # "PANGKAJENE DAN" says less than "PANGKAJENE"
+        cut = cut[:-4]
+    return cut
