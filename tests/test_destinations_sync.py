@@ -234,3 +234,18 @@ def _config(directory: Path, url: str, api_key: str):
                         stores={"toko": store_block("shopify", "toko.myshopify.com", "s3cret")},
                         jne={"url": url, "username": USERNAME, "api_key": api_key})
     return load_config(path)
+
+
+def test_the_summary_reads_as_lines(tmp_path: Path, jne: ServerThread):
+    from integration.destinations.sync import describe
+
+    summary = destinations_sync(_config(tmp_path, f"{jne.url}/pickupcashless", JNE_API_KEY), "toko")
+    lines = describe(summary)
+    host = jne.url.split("//")[1]
+    assert lines[0].startswith(f"TESTAPI@{host}: 7,79") and "destinations (+7,79" in lines[0]
+    assert "514 origins (+514 -0)" in lines[0]
+    assert lines[1] == ("  rows ignored: 8 blank code or name, 6 code is not a JNE code (three letters, five digits), "
+                        "2 duplicate row, 2 not an object with City_Code and City_Name, 6 test row")
+    assert lines[2].startswith("  stored in ") and lines[2].endswith(".json")
+    failed = describe({"failed": [{"account": "A@h", "reason": "JNE could not be reached"}]})
+    assert failed == ["A@h: not synced: JNE could not be reached"]

@@ -37,7 +37,7 @@ from integration.destinations.jne_list import (
 )
 from integration.errors import GiveUpError, RetryableError
 
-__all__ = ["DESTINATIONS_PATH", "ORIGINS_PATH", "MAX_SHRINK", "CredentialsRefused", "JNEUnreachable",
+__all__ = ["describe", "DESTINATIONS_PATH", "ORIGINS_PATH", "MAX_SHRINK", "CredentialsRefused", "JNEUnreachable",
            "ListRefused", "SyncError", "destinations_sync", "fetch_list", "list_urls", "sync_account"]
 
 log = logging.getLogger("integration.destinations")
@@ -240,3 +240,22 @@ def destinations_sync(config: Config | str | os.PathLike[str] | None, store_id: 
         if server is not None:
             server.stop()
     return summary
+
+
+def describe(summary: dict[str, Any]) -> list[str]:
+    """The summary of :func:`destinations_sync` as lines for a person (what the CLI prints)."""
+    lines = []
+    for done in summary.get("synced", []):
+        d, o = done["destinations"], done["origins"]
+        ignored = dict(done["ignored"]["destinations"])
+        for reason, count in done["ignored"]["origins"].items():
+            ignored[reason] = ignored.get(reason, 0) + count
+        noise = ", ".join(f"{n} {reason}" for reason, n in sorted(ignored.items())) or "none"
+        lines.append(f"{done['account']}: {d['codes']:,} destinations (+{d['added']:,} -{d['removed']:,}), "
+                     f"{o['codes']:,} origins (+{o['added']:,} -{o['removed']:,}){' (forced)' if done['forced'] else ''}")
+        lines.append(f"  rows ignored: {noise}")
+        lines.append(f"  stored in {done['file']}" + (f"; the list before kept in {done['previous']}"
+                                                       if done["previous"] else ""))
+    for failed in summary.get("failed", []):
+        lines.append(f"{failed['account']}: not synced: {failed['reason']}")
+    return lines
