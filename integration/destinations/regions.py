@@ -27,7 +27,8 @@ from integration.destinations.names import KAB, KOTA, CityKey, city_key, city_na
 __all__ = ["Area", "City", "District", "Regions", "regions"]
 
 
-@dataclass(frozen=True, slots=True)
+# One instance per Kemendagri code, so identity is equality (and hashing costs nothing).
+@dataclass(frozen=True, slots=True, eq=False)
 class City:
     """A kota or kabupaten: Kemendagri code ("32.73"), name ("Kota Bandung"), key and province."""
 
@@ -42,7 +43,7 @@ class City:
         return self.key.kind == KOTA
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class District:
     """A kecamatan (distrik in Papua): code ("32.73.02"), name ("Coblong"), key, and its city."""
 
