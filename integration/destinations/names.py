@@ -21,7 +21,8 @@ from typing import NamedTuple
 
 from integration.text import cut_bytes
 
-__all__ = ["CityKey", "city_key", "city_name", "district_key", "known_province", "normalise", "province_key"]
+__all__ = ["CityKey", "city_key", "city_name", "district_key", "known_province", "normalise", "province_key",
+           "same_province"]
 
 KOTA = "KOTA"
 KAB = "KAB"
@@ -146,6 +147,17 @@ def province_key(text: str) -> str:
         return _PROVINCE_CODES[raw]
     name = _strip_prefix(raw, _PROVINCE_PREFIXES)
     return _PROVINCE_ALIASES.get(name, name)
+
+
+# Provinces split off since shops' address forms were made: an order saying the old province still
+# means the new one ("Papua" for Nabire, now Papua Tengah).
+_FORMERLY = {"PAPUA TENGAH": "PAPUA", "PAPUA SELATAN": "PAPUA", "PAPUA PEGUNUNGAN": "PAPUA",
+             "PAPUA BARAT DAYA": "PAPUA BARAT", "KALIMANTAN UTARA": "KALIMANTAN TIMUR"}
+
+
+def same_province(said: str, actual: str) -> bool:
+    """True when the province an order ``said`` (a key) covers the region's ``actual`` one (a key)."""
+    return said == actual or _FORMERLY.get(actual) == said
 
 
 def known_province(text: str) -> bool:

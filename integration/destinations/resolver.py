@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from integration.destinations.jne_list import JNEList, JNEPlace
-from integration.destinations.names import city_key, district_key, normalise, province_key
+from integration.destinations.names import city_key, district_key, normalise, province_key, same_province
 from integration.destinations.overrides import Overrides
 from integration.destinations.regions import Area, City, District, Regions, regions
 from integration.problems import Problem, define
@@ -238,28 +238,38 @@ class DestinationResolver:
         digits = re.sub(r"[^0-9]", "", postal_code)
         postal = digits if _ZIP.fullmatch(digits) else ""
         areas = self.regions.areas(postal) if postal else ()
-        narrowed, conflict = self._narrow(areas, postal, city, district, province, address)
-        if conflict is not None:
-            return conflict
-        one_city = self._one_city(narrowed)
+        # The owner's overrides, then the store's own table, answer before anything is narrowed or
+        # questioned: they are the owner's word.
         if postal:
-            keys = tuple(dict.fromkeys(
-                ([district_key(district)] if district else [])
-                + ([narrowed[0].district.key] if len(narrowed) == 1 else [])))
-            code = self.overrides.find(postal, keys)
-            if code is not None:
-                return Resolution(FOUND, code, (Candidate(code, "destination override"),), "override",
-                                  _area_words(narrowed) if narrowed else f"postal code {postal}", one_city)
+            keys = ([district_key(district)] if district else []) + ([areas[0].district.key] if len(areas) == 1 else [])
+            found = self._override(postal, keys, areas)
+            if found is not None:
+                return found
         if self.table is not None:
             code = self.table(postal, city, district)
             if code:
                 return Resolution(FOUND, code, (Candidate(code, "store destinations table"),), "table",
-                                  _area_words(narrowed) if narrowed else f"postal code {postal}", one_city)
+                                  _area_words(areas) if areas else f"postal code {postal}", self._one_city(areas))
+        narrowed, conflict = self._narrow(areas, postal, city, district, province, address)
+        if conflict is not None:
+            return conflict
+        one_city = self._one_city(narrowed)
+        if postal and len(narrowed) == 1 and len(areas) > 1:
+            found = self._override(postal, [narrowed[0].district.key], narrowed)
+            if found is not None:
+                return found
         if self.jne is None:
             return Resolution(UNKNOWN, problem_code=NO_LIST, city=one_city)
         if narrowed:
             return self._from_areas(narrowed, postal, one_city)
         return self._from_names(postal, city, district)
+
+    def _override(self, postal: str, keys: list[str], areas: tuple[Area, ...]) -> Resolution | None:
+        code = self.overrides.find(postal, tuple(dict.fromkeys(keys)))
+        if code is None:
+            return None
+        return Resolution(FOUND, code, (Candidate(code, "destination override"),), "override",
+                          _area_words(areas) if areas else f"postal code {postal}", self._one_city(areas))
 
     @staticmethod
     def _one_city(areas: tuple[Area, ...]) -> City | None:
@@ -274,7 +284,7 @@ class DestinationResolver:
         if province:
             wanted = province_key(province)
             if wanted in self._province_keys():
-                same = tuple(a for a in areas if province_key(a.district.city.province) == wanted)
+                same = tuple(a for a in areas if same_province(wanted, province_key(a.district.city.province)))
                 if not same:
                     return (), self._conflict(postal, areas, "province", province)
                 areas = same
