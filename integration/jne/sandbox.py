@@ -41,6 +41,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 
 from integration.jne.fields import CREDENTIAL_FIELDS, FIELDS
+from integration.jne.sandbox_lists import register_list_routes
 
 __all__ = ["DEFAULT_ACCOUNTS", "Faults", "SandboxState", "create_sandbox_app"]
 
@@ -186,6 +187,7 @@ def create_sandbox_app(accounts: dict[str, str] | None = None, **faults: Any) ->
     app = Flask(__name__)
     app.json.sort_keys = False  # answer in the document's key order
     app.extensions["jne_sandbox"] = state
+    register_list_routes(app, state.accounts)  # /insert/getdestination and /insert/getorigin
 
     @app.post("/")
     @app.post("/pickupcashless")
