@@ -26,6 +26,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from integration.jne.client import _Secret as Secret  # one '***'-repr holder for every secret
+from integration.logging_setup import install_redaction
 from integration.shop.errors import ShopRetryable, redact
 
 __all__ = ["READ_ATTEMPTS", "Secret", "Transport", "retry_after_seconds"]
@@ -70,6 +71,9 @@ class Transport:
         self.session = session if session is not None else _new_session()
         self._lock = threading.Lock()
         self.calls = 0  # HTTP requests sent, for the benchmarks' "calls per write-back"
+        # Every log record of the process is redacted too: urllib3 logs request URLs at DEBUG, and a
+        # WooCommerce query-string key travels in the URL.
+        install_redaction(secrets())
 
     def mask(self, text: str) -> str:
         """``text`` with this client's secrets masked."""

@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from integration.logging_setup import install_redaction
 from integration.shop.errors import ShopAuthRefused, ShopNotFound, ShopRefused, ShopRetryable
 from integration.shop.http import Secret, Transport, retry_after_seconds
 from integration.shop.shopify_orders import (
@@ -443,6 +444,7 @@ class ShopifyClient:
         except (TypeError, ValueError):
             lifetime = DEFAULT_TOKEN_LIFETIME_S
         margin = min(self.renew_margin_s, lifetime / 10)
+        install_redaction([token])
         self._issued = Secret(token)
         self._expires_at = time.monotonic() + max(0.0, lifetime - margin)
         self.renewals += 1
@@ -493,6 +495,8 @@ def _shop_words(response: requests.Response, mask: Callable[[str], str]) -> list
         text = " ".join(response.text.split())
         return [mask(text)[:300]] if text else []
     if isinstance(payload, dict):
+        if payload.get("error") and payload.get("error_description"):  # OAuth's pair
+            return [mask(f"{payload['error']}: {payload['error_description']}")[:500]]
         for key in ("errors", "error_description", "error", "message"):
             value = payload.get(key)
             if isinstance(value, list):

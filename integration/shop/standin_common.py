@@ -77,6 +77,11 @@ class FaultGate:
             return response
         return None
 
+    def count(self, name: str) -> None:
+        """Count an event the tests look for (e.g. THROTTLED, invalid_token)."""
+        with self.lock:
+            self.stats[name] += 1
+
     def take_throttle(self) -> bool:
         """True when the next GraphQL request is to be THROTTLED by an injected fault."""
         with self.lock:

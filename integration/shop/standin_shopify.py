@@ -120,6 +120,11 @@ class ShopifyStandin:
                             "lines": [{"id": f"gid://shopify/FulfillmentOrderLineItem/{self._id()}",
                                        "total": int(li.get("quantity") or 1),
                                        "remaining": int(li.get("quantity") or 1)} for li in lines]})
+            if order.get("fulfillment_status") == "fulfilled":  # fulfilled before it reached us
+                for fo in fos:
+                    fo["status"] = "CLOSED"
+                    for li in fo["lines"]:
+                        li["remaining"] = 0
             updated = _parse(order.get("updated_at")) or _now()
             self.orders[int(order["id"])] = {"rest": json.loads(json.dumps(order)), "fos": fos,
                                              "fulfillments": [], "updated": updated}
@@ -476,6 +481,7 @@ def create_shopify_standin(*, access_tokens: list[str] | None = None, apps: dict
         if refused is not None:
             return refused
         if not shop.token_valid(request.headers.get("X-Shopify-Access-Token", "")):
+            gate.count("invalid_token")
             return jsonify({"errors": INVALID_TOKEN}), 401
         variables = body.get("variables") or {}
         if "'" in text or '"' in text or "gid://" in text:
@@ -486,6 +492,7 @@ def create_shopify_standin(*, access_tokens: list[str] | None = None, apps: dict
             return _errors(f"Field '{operation}' doesn't exist on type 'QueryRoot'", "undefinedField")
         cost = shop.spend(_cost(operation, variables)) if not gate.take_throttle() else _forced_throttle(shop, operation)
         if cost["actualQueryCost"] is None:
+            gate.count("THROTTLED")
             return jsonify({"errors": [{"message": "Throttled", "extensions": {
                 "code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
                 "extensions": {"cost": cost}})
