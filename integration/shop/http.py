@@ -70,6 +70,7 @@ class Transport:
         self._sleep = sleep
         self.session = session if session is not None else _new_session()
         self._lock = threading.Lock()
+        self._local = threading.local()
         self.calls = 0  # HTTP requests sent, for the benchmarks' "calls per write-back"
         # Every log record of the process is redacted too: urllib3 logs request URLs at DEBUG, and a
         # WooCommerce query-string key travels in the URL.
@@ -83,6 +84,7 @@ class Transport:
         """One HTTP exchange, counted; network faults become ``ShopRetryable`` with masked words."""
         with self._lock:
             self.calls += 1
+        self._local.calls = getattr(self._local, "calls", 0) + 1
         try:
             return self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
         except requests.ConnectTimeout as exc:  # requests: "safe to retry", nothing reached the shop
@@ -96,6 +98,10 @@ class Transport:
             # for a write we cannot tell them apart, so the caller looks before writing again.
             raise ShopRetryable(f"no reply from the shop ({type(exc).__name__}: {self.mask(str(exc))[:300]})",
                                 platform=self.platform, maybe_done=write) from None
+
+    def thread_calls(self) -> int:
+        """HTTP requests sent so far from the calling thread (per-operation counts under concurrency)."""
+        return getattr(self._local, "calls", 0)
 
     def run(self, once: Callable[[], T], *, what: str) -> T:
         """Call ``once`` until it returns, waiting out rate limits and retrying safe faults (see module doc)."""

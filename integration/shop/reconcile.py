@@ -86,7 +86,7 @@ def run_pass(client: ShopifyClient | WooCommerceClient, since: datetime, ingest:
     since = _utc(since)
     started = _utc(now or datetime.now(UTC))
     result = ReconcilePass(since=since, next_cursor=max(since, started - OVERLAP))
-    before = client.calls
+    before = client.transport.thread_calls()
     if isinstance(client, ShopifyClient):
         for page in client.orders_updated_since(since):
             result.pages += 1
@@ -111,7 +111,7 @@ def run_pass(client: ShopifyClient | WooCommerceClient, since: datetime, ingest:
                     continue
                 result.fetched += 1
                 _take(result, ingest, order, woocommerce_topic(order))
-    result.calls = client.calls - before
+    result.calls = client.transport.thread_calls() - before
     log.info("%s reconcile since %s: %d pages, %d orders seen, %d taken in %s, %d calls; next from %s",
              client.platform, since.isoformat(), result.pages, result.seen, result.ingested,
              dict(result.outcomes), result.calls, result.next_cursor.isoformat())

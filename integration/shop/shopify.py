@@ -56,6 +56,9 @@ DEFAULT_TOKEN_LIFETIME_S = 86399  # Shopify's client-credentials tokens live 24 
 RENEW_MARGIN_S = 300.0            # renew this long before expiry (or a tenth of the lifetime if shorter)
 ORDERS_PAGE = 250                 # the light page of orders.updated_since: 250 is Shopify's maximum
 FULFILLABLE = ("OPEN", "IN_PROGRESS")  # FulfillmentOrderStatus values fulfillmentCreate accepts
+# The fulfillment query asks for no line items: an OPEN or IN_PROGRESS fulfillment order has items left
+# by definition, and leaving them out keeps the query's requested cost low (Shopify admits a query only
+# when its bucket holds the requested cost: about 60 points here instead of several hundred).
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ class FulfillmentOrder:
     id: str
     status: str
     location_id: str | None
-    remaining: int  # sum of remainingQuantity over its line items
+    open: bool  # OPEN or IN_PROGRESS: items remain (a fulfillment order with none left is CLOSED)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ class OrderFulfillment:
     @property
     def open_fulfillment_orders(self) -> tuple[FulfillmentOrder, ...]:
         """Fulfillment orders ``fulfillmentCreate`` can still fulfil (open or in progress, items left)."""
-        return tuple(fo for fo in self.fulfillment_orders if fo.status in FULFILLABLE and fo.remaining > 0)
+        return tuple(fo for fo in self.fulfillment_orders if fo.open)
 
 
 @dataclass(frozen=True)
@@ -121,14 +124,10 @@ _FULFILLMENT_QUERY = """
 query JneOrderFulfillment($id: ID!) {
   order(id: $id) {
     id name cancelledAt closed
-    fulfillmentOrders(first: 50) {
-      nodes {
-        id status
-        assignedLocation { location { id } }
-        lineItems(first: 100) { nodes { id remainingQuantity } }
-      }
+    fulfillmentOrders(first: 20) {
+      nodes { id status assignedLocation { location { id } } }
     }
-    fulfillments(first: 50) { id status trackingInfo(first: 10) { company number url } }
+    fulfillments(first: 10) { id status trackingInfo(first: 5) { company number url } }
   }
 }
 """
@@ -161,6 +160,53 @@ mutation JneWebhookSubscriptionCreate($topic: WebhookSubscriptionTopic!, $webhoo
 """
 
 
+class _CostBucket:
+    """Our estimate of the shop's query-cost bucket, so concurrent callers queue instead of being THROTTLED.
+
+    Each response's ``throttleStatus`` resets the estimate (less the cost of requests still in flight);
+    each request first reserves the cost its operation asked for last time, and waits for the bucket
+    to refill at ``restoreRate`` when the estimate is short. Before the first response nothing waits.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._known = False
+        self._available = self._maximum = self._restore = 0.0
+        self._at = 0.0
+        self._in_flight = 0.0
+        self._costs: dict[str, float] = {}
+
+    def reserve(self, what: str) -> tuple[float, float]:
+        """(cost reserved, seconds to wait before sending)."""
+        with self._lock:
+            cost = self._costs.get(what, 10.0)
+            self._in_flight += cost
+            if not self._known or self._restore <= 0:
+                return cost, 0.0
+            now = time.monotonic()
+            self._available = min(self._maximum, self._available + (now - self._at) * self._restore)
+            self._at = now
+            self._available -= cost
+            return cost, max(0.0, -self._available / self._restore)
+
+    def settle(self, what: str, reserved: float, cost: Any) -> None:
+        """The request answered: forget its reservation, learn its cost and the shop's bucket."""
+        with self._lock:
+            self._in_flight = max(0.0, self._in_flight - reserved)
+            if not isinstance(cost, dict):
+                return
+            try:
+                status = cost["throttleStatus"]
+                self._available = float(status["currentlyAvailable"]) - self._in_flight
+                self._maximum = float(status["maximumAvailable"])
+                self._restore = float(status["restoreRate"])
+                self._costs[what] = float(cost.get("requestedQueryCost") or self._costs.get(what, 10.0))
+            except (KeyError, TypeError, ValueError):
+                return
+            self._at = time.monotonic()
+            self._known = True
+
+
 class ShopifyClient:
     """One shop's GraphQL Admin API; thread-safe; rate limits waited out, writes never resent blindly."""
 
@@ -187,6 +233,9 @@ class ShopifyClient:
         self.renew_margin_s = renew_margin_s
         self.renewals = 0  # tokens obtained with the client credentials grant
         self.last_cost: dict[str, Any] | None = None
+        self._bucket = _CostBucket()
+        self._local = threading.local()
+        self._sleep = sleep
         self.transport = Transport(PLATFORM, timeout_s=timeout_s, max_wait_s=max_wait_s,
                                    secrets=self._secret_values, session=session, sleep=sleep)
 
@@ -196,7 +245,7 @@ class ShopifyClient:
 
     @property
     def calls(self) -> int:
-        """HTTP requests sent so far (token requests included)."""
+        """HTTP requests sent so far from every thread (token requests included)."""
         return self.transport.calls
 
     def close(self) -> None:
@@ -215,9 +264,9 @@ class ShopifyClient:
         fos = []
         for node in _nodes(order.get("fulfillmentOrders")):
             location = ((node.get("assignedLocation") or {}).get("location") or {}).get("id")
-            remaining = sum(int(li.get("remainingQuantity") or 0) for li in _nodes(node.get("lineItems")))
-            fos.append(FulfillmentOrder(id=node["id"], status=str(node.get("status") or ""),
-                                        location_id=location, remaining=remaining))
+            status = str(node.get("status") or "")
+            fos.append(FulfillmentOrder(id=node["id"], status=status, location_id=location,
+                                        open=status in FULFILLABLE))
         fulfillments = tuple(_fulfillment(f) for f in order.get("fulfillments") or [])
         return OrderFulfillment(order_id=gid, name=order.get("name"), cancelled_at=order.get("cancelledAt"),
                                 closed=bool(order.get("closed")), fulfillment_orders=tuple(fos),
@@ -322,14 +371,22 @@ class ShopifyClient:
         renewed = False
         while True:
             token = self._token()
-            response = self.transport.send("POST", self.endpoint, write=write, json=body, headers={
-                "X-Shopify-Access-Token": token, "Content-Type": "application/json", "Accept": "application/json"})
-            if response.status_code == 401 and self._static is None and not renewed:
-                # An expired or revoked token: Shopify did not run the request; renew once and resend.
-                self._forget(token)
-                renewed = True
-                continue
-            return self._read(response, write, what)
+            reserved, wait = self._bucket.reserve(what)
+            if wait > 0:
+                self._sleep(min(wait, self.transport.max_wait_s))
+            try:
+                response = self.transport.send("POST", self.endpoint, write=write, json=body, headers={
+                    "X-Shopify-Access-Token": token, "Content-Type": "application/json",
+                    "Accept": "application/json"})
+                if response.status_code == 401 and self._static is None and not renewed:
+                    # An expired or revoked token: Shopify did not run the request; renew once, resend.
+                    self._forget(token)
+                    renewed = True
+                    continue
+                return self._read(response, write, what)
+            finally:
+                cost, self._local.cost = getattr(self._local, "cost", None), None
+                self._bucket.settle(what, reserved, cost)
 
     def _read(self, response: requests.Response, write: bool, what: str) -> dict[str, Any]:
         status = response.status_code
@@ -364,6 +421,7 @@ class ShopifyClient:
         cost = (payload.get("extensions") or {}).get("cost")
         if isinstance(cost, dict):
             self.last_cost = cost
+            self._local.cost = cost
         errors = payload.get("errors")
         if errors:
             self._graphql_errors(errors, cost, write, what)

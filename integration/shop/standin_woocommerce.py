@@ -150,7 +150,7 @@ def _paged(items: list[Any]) -> Response:
     if page > 1 and page > pages:
         return _error("rest_post_invalid_page_number",
                       "The page number requested is larger than the number of pages available.", 400)
-    response = jsonify(items[(page - 1) * per_page: page * per_page])
+    response = jsonify(json.loads(json.dumps(items[(page - 1) * per_page: page * per_page])))
     response.headers["X-WP-Total"] = str(total)
     response.headers["X-WP-TotalPages"] = str(pages)
     return response
@@ -195,7 +195,7 @@ def create_woocommerce_standin(*, keys: dict[str, str] | None = None, strip_auth
             key = {"modified": lambda o: (o.get("date_modified_gmt") or "", o["id"]), "id": lambda o: o["id"]}.get(
                 request.args.get("orderby", "date"), lambda o: (o.get("date_created_gmt") or "", o["id"]))
             rows.sort(key=key, reverse=request.args.get("order", "desc") == "desc")
-            return _paged(json.loads(json.dumps(rows)))
+            return _paged(rows)
 
     @app.get(f"{PREFIX}/orders/<int:order_id>")
     def get_order(order_id: int):

@@ -55,7 +55,7 @@ class WritebackResult:
     shop_words: tuple[str, ...] = ()
     retry_after_s: float | None = None
     wrote: bool = False   # this attempt wrote to the shop (False: found it already written, or failed)
-    calls: int = 0        # HTTP requests this attempt made
+    calls: int = 0        # HTTP requests this attempt made (counted in the calling thread)
 
     @property
     def done(self) -> bool:
@@ -74,7 +74,7 @@ def write_back(client: ShopifyClient | WooCommerceClient, order_ref: str | int, 
     cnote = cnote.strip()
     if not cnote:
         raise ValueError("cnote is empty")
-    before = client.calls
+    before = client.transport.thread_calls()
     try:
         if isinstance(client, ShopifyClient):
             result = _shopify(client, order_ref, cnote, settings)
@@ -85,7 +85,7 @@ def write_back(client: ShopifyClient | WooCommerceClient, order_ref: str | int, 
     except ShopRefused as exc:
         result = WritebackResult("refused", exc.reason, exc.shop_words)
     result = WritebackResult(result.outcome, result.reason, result.shop_words, result.retry_after_s,
-                             result.wrote, client.calls - before)
+                             result.wrote, client.transport.thread_calls() - before)
     level = logging.INFO if result.done else logging.WARNING
     log.log(level, "%s order %s cnote %s write-back %s (%d calls): %s%s", client.platform, order_ref, cnote,
             result.outcome, result.calls, result.reason,
@@ -116,7 +116,7 @@ def _shopify(client: ShopifyClient, order_ref: str | int, cnote: str,
         if others:
             return WritebackResult("refused", f"Shopify shows {state.name or order_ref} already fulfilled with "
                                    f"tracking {', '.join(others)}, not cnote {cnote}")
-        held = sorted({fo.status for fo in state.fulfillment_orders if fo.remaining > 0})
+        held = sorted({fo.status for fo in state.fulfillment_orders if fo.status in ("ON_HOLD", "SCHEDULED")})
         if held:
             return WritebackResult("refused", f"the fulfillment orders of {state.name or order_ref} are "
                                    f"{'/'.join(held)}; release them in Shopify, then replay the write-back")
