@@ -20,6 +20,7 @@ from typing import Any
 import cerberus
 import yaml
 
+from integration.dashboard import settings as dashboard_settings
 from integration.errors import ConfigError
 
 ENV_VAR = "JNE_INTEGRATION_CONFIG"
@@ -85,6 +86,7 @@ class Config:
     path: Path | None
     max_body_bytes: int = 2 * 1024 * 1024
     worker: WorkerSettings = WorkerSettings()
+    dashboard: dashboard_settings.DashboardSettings | None = None  # None: the dashboard is off
 
     @property
     def is_demo(self) -> bool:
@@ -114,6 +116,8 @@ class Config:
         """Every secret value in the configuration, for log redaction."""
         values = [a.api_key for a in self.accounts().values()]
         values += [s.webhook_secret for s in self.stores.values()]
+        if self.dashboard is not None:
+            values.append(self.dashboard.secret_key)
         return [v for v in values if v and len(v) >= 4]
 
     def with_jne_url(self, old: str, new: str) -> Config:
@@ -209,6 +213,7 @@ _SCHEMA = {
         "lease_s": {"type": "number", "min": 5},
         "poll_s": {"type": "number", "min": 0.01},
     }},
+    "dashboard": dashboard_settings.SCHEMA,
 }
 
 
@@ -341,13 +346,16 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
             id=store_id, platform=block["platform"], shop=block["shop"],
             webhook_secret=block["webhook_secret"], mapping_path=mapping_path,
             mapping=mappings[cache_key], jne=account, facts=facts)
+    dashboard, dashboard_problems = dashboard_settings.from_document(doc.get("dashboard"), doc["stores"])
+    problems += [f"{where}: {p}" for p in dashboard_problems]
     if problems:
         raise ConfigError(f"{where}: {len(problems)} problem(s)", problems)
 
     hooks = doc.get("webhooks") or {}
     worker = WorkerSettings(**(doc.get("worker") or {}))
     return Config(database_url=normalise_database_url(doc["database_url"]), jne=jne, stores=stores,
-                  path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker)
+                  path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker,
+                  dashboard=dashboard)
 
 
 def _account(block: dict[str, Any]) -> JNEAccount:

@@ -1,0 +1,41 @@
+"""What the dashboard keeps per app: its settings, the login throttle, CSRF, and the app's state."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.engine import Engine
+
+from integration.config import Config
+from integration.dashboard.settings import DashboardSettings
+from integration.dashboard.throttle import LoginThrottle
+
+
+def _get(state: Any, name: str) -> Any:
+    """``state.name`` or ``state[name]``: the app's state object, or the older extensions dict."""
+    if isinstance(state, Mapping):
+        return state[name]
+    return getattr(state, name)
+
+
+@dataclass
+class DashboardState:
+    """Held in ``app.extensions['dashboard']``; config and engine are read from the app's state."""
+
+    app_state: Any
+    settings: DashboardSettings
+    csrf: CSRFProtect
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+
+    @property
+    def config(self) -> Config:
+        """The app's configuration (read each time: a reload may replace it)."""
+        return _get(self.app_state, "config")
+
+    @property
+    def engine(self) -> Engine:
+        """The ledger's engine."""
+        return _get(self.app_state, "engine")
