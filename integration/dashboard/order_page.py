@@ -57,6 +57,12 @@ class OrderPage:
     body_text: str
     headers_text: str
     candidates: list[order_problems.ProblemRow]
+    sent_any: bool = False           # an attempt sent fields to JNE
+
+    @property
+    def preview_same(self) -> bool:
+        """The current mapping finds exactly the problems already stored (say so instead of twice)."""
+        return self.preview.problems == self.problems
 
 
 def local_time(value: datetime | None, timezone: str) -> str:
@@ -121,4 +127,4 @@ def build(conn: Connection, config: Config, row: Any, now: datetime) -> OrderPag
     problems = order_problems.rows(row.errors)
     candidates = list({p.field: p for p in reversed(problems + preview.problems) if p.candidates}.values())
     return OrderPage(row, tz, problems, preview, fields, attempts, delivery, order, body_text,
-                     headers_text, candidates)
+                     headers_text, candidates, bool(sent))
