@@ -80,8 +80,9 @@ def labels_command(ctx: click.Context, config_path: str | None, store_id: str | 
     finally:
         engine.dispose()
     if not found:
-        what = f"orders {', '.join(orders)}" if orders else f"orders booked on {day}"
-        click.echo(f"no booked {what}{f' in store {store_id}' if store_id else ''}; nothing written", err=True)
+        what = (f"none of {', '.join(orders)} is a booked order" if orders
+                else f"no order was booked on {day}")
+        click.echo(f"{what}{f' in store {store_id}' if store_id else ''}; nothing written", err=True)
         ctx.exit(1)
     Path(output).write_bytes(render_labels(found))
     click.echo(f"wrote {len(found)} label(s) to {output}")
