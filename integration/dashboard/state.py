@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.engine import Engine
 
 from integration.config import Config
+from integration.dashboard.cache import TTLCache
 from integration.dashboard.settings import DashboardSettings
 from integration.dashboard.throttle import LoginThrottle
 
@@ -29,6 +30,7 @@ class DashboardState:
     settings: DashboardSettings
     csrf: CSRFProtect
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    charts: TTLCache[Any] = field(default_factory=TTLCache)
 
     @property
     def config(self) -> Config:

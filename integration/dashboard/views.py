@@ -182,7 +182,8 @@ def orders() -> Any:
     with state.engine.connect() as conn:
         counts = queries.status_counts(conn, scope, q)
         rows, next_cursor = queries.orders_page(conn, scope, status, q, after)
-        per_day = queries.day_status_counts(conn, scope, starts)
+        per_day = state.charts.get((tuple(scope), tz, days[-1]),
+                                   lambda: queries.day_status_counts(conn, scope, starts))
     return render_template(
         "dashboard/orders.html", rows=rows, counts=counts, cap=queries.COUNT_CAP, status=status,
         store=store, q=q or "", next_cursor=next_cursor.encode() if next_cursor else None,
