@@ -214,3 +214,42 @@ def test_labels_writes_the_pdf_of_booked_orders_by_order_store_and_day(make_syst
     assert missing.exit_code == 1 and "none of #1059 is a booked order" in missing.output
     unknown = CliRunner().invoke(labels_command, ["--config", config, "--store", "nope", "-o", str(day)])
     assert unknown.exit_code == 2 and "no store 'nope'" in unknown.output
+
+
+# -- chart and cache -------------------------------------------------------------------------------
+
+def test_the_chart_stacks_each_days_statuses_up_to_the_busiest_day():
+    from datetime import date, timedelta
+
+    from integration.dashboard.chart import build
+
+    days = [date(2025, 3, 1) + timedelta(days=i) for i in range(14)]
+    chart = build(days, {(13, "booked"): 30, (13, "needs_attention"): 10, (5, "booked"): 20, (-1, "booked"): 99})
+    assert chart.total == 60 and chart.peak == 40 and chart.days == 14
+    last = [b for b in chart.bars if b.title.startswith("14 Mar")]
+    assert [b.status for b in last] == ["booked", "needs_attention"]
+    assert sum(b.height for b in last) == pytest.approx(chart.baseline - chart.top, abs=0.2)  # the peak fills it
+    assert last[1].y + last[1].height == pytest.approx(last[0].y, abs=0.2)             # stacked, no gap
+    assert "14 Mar: 10 needs attention" in [b.title for b in last]
+    assert build(days, {}).total == 0 and build(days, {}).bars == []
+
+
+def test_the_cache_keeps_a_value_until_it_expires_and_stays_small():
+    from integration.dashboard.cache import TTLCache
+
+    clock = Clock()
+    cache: TTLCache[int] = TTLCache(ttl_s=60, size=2, clock=clock)
+    calls: list[str] = []
+
+    def compute(key: str) -> int:
+        calls.append(key)
+        return len(calls)
+
+    assert cache.get("a", lambda: compute("a")) == 1
+    assert cache.get("a", lambda: compute("a")) == 1
+    clock.now += 61
+    assert cache.get("a", lambda: compute("a")) == 2
+    cache.get("b", lambda: compute("b"))
+    cache.get("c", lambda: compute("c"))
+    assert cache.get("a", lambda: compute("a")) == 5  # pushed out by b and c
+    assert calls == ["a", "a", "b", "c", "a"]

@@ -13,7 +13,7 @@ from datetime import date
 
 # Stacking order, bottom to top: the good news first.
 ORDER = ("booked", "queued", "skipped", "needs_attention", "failed", "blocked")
-WIDTH, HEIGHT = 560, 150
+WIDTH, HEIGHT = 720, 160
 LEFT, BOTTOM, TOP = 34, 18, 8
 
 
