@@ -27,6 +27,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash
 
@@ -182,12 +183,13 @@ def orders() -> Any:
     with state.engine.connect() as conn:
         counts = queries.status_counts(conn, scope, q)
         rows, next_cursor = queries.orders_page(conn, scope, status, q, after)
-        per_day = state.charts.get((tuple(scope), tz, days[-1]),
-                                   lambda: queries.day_status_counts(conn, scope, starts))
+        # Counted and drawn at most once a minute per process (see cache.py).
+        chart_html = state.charts.get((tuple(scope), tz, days[-1]), lambda: Markup(render_template(
+            "dashboard/_chart.html", c=chart.build(days, queries.day_status_counts(conn, scope, starts)))))
     return render_template(
         "dashboard/orders.html", rows=rows, counts=counts, cap=queries.COUNT_CAP, status=status,
         store=store, q=q or "", next_cursor=next_cursor.encode() if next_cursor else None,
-        paged=after is not None, chart=chart.build(days, per_day), statuses=queries.STATUSES,
+        paged=after is not None, chart_html=chart_html, statuses=queries.STATUSES,
         replayable=[str(s) for s in REPLAYABLE], first_message=order_problems.first_message,
         unknown_store=bool(store) and not scope)
 
