@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, Response, jsonify
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from integration import ledger, metrics, webhooks
+from integration import dashboard, ledger, metrics, webhooks
 from integration.config import Config, load_config
 from integration.logging_setup import default_logging, install_redaction
 from integration.state import AppState, current_state
@@ -50,12 +50,13 @@ def create_app(config: Config | str | os.PathLike[str] | None = None) -> Flask:
     schema.ensure()
     # No pooled connection may cross a fork (gunicorn --preload); the first request reconnects.
     engine.dispose()
-    AppState(config=cfg, engine=engine, schema=schema,
-             intake=Intake(cfg, engine, webhooks.PLATFORMS)).install(app)
+    state = AppState(config=cfg, engine=engine, schema=schema, intake=Intake(cfg, engine, webhooks.PLATFORMS))
+    state.install(app)
 
     webhooks.init_app(app)
     metrics.init_app(app)
     app.register_blueprint(ops)
+    dashboard.init_app(app, state)  # mounted only with a dashboard: block
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected_error)
     app.before_request(schema.ensure_soon)

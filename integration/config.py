@@ -22,6 +22,7 @@ import cerberus
 import yaml
 from sqlalchemy.engine import url as sa_url
 
+from integration.dashboard import settings as dashboard_settings
 from integration.errors import ConfigError
 from integration.ledger.engine import normalise_database_url
 from integration.problems import DEFAULT_LANGUAGE, LANGUAGES
@@ -90,6 +91,7 @@ class Config:
     max_body_bytes: int = 2 * 1024 * 1024
     worker: WorkerSettings = WorkerSettings()
     language: str = DEFAULT_LANGUAGE  # of owner-facing messages: en or id (render(problem, language))
+    dashboard: dashboard_settings.DashboardSettings | None = None  # None: the dashboard is off
 
     @property
     def is_demo(self) -> bool:
@@ -119,6 +121,8 @@ class Config:
         """Every secret value in the configuration, for log redaction."""
         values = [a.api_key for a in self.accounts().values()]
         values += [s.webhook_secret for s in self.stores.values()]
+        if self.dashboard is not None:
+            values.append(self.dashboard.secret_key)
         return [v for v in values if v and len(v) >= 4]
 
     def with_jne_url(self, old: str, new: str) -> Config:
@@ -207,6 +211,7 @@ _SCHEMA = {
         "lease_s": {"type": "number", "min": 5},
         "poll_s": {"type": "number", "min": 0.01},
     }},
+    "dashboard": dashboard_settings.SCHEMA,
 }
 
 
@@ -339,6 +344,8 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
             id=store_id, platform=block["platform"], shop=block["shop"],
             webhook_secret=block["webhook_secret"], mapping_path=mapping_path,
             mapping=mappings[cache_key], jne=account, facts=facts)
+    dashboard, dashboard_problems = dashboard_settings.from_document(doc.get("dashboard"), doc["stores"])
+    problems += [f"{where}: {p}" for p in dashboard_problems]
     if problems:
         raise ConfigError(f"{where}: {len(problems)} problem(s)", problems)
 
@@ -349,7 +356,7 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
         database_url = resolve_sqlite_path(database_url, base)
     return Config(database_url=database_url, jne=jne, stores=stores,
                   path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker,
-                  language=doc.get("language", DEFAULT_LANGUAGE))
+                  language=doc.get("language", DEFAULT_LANGUAGE), dashboard=dashboard)
 
 
 def resolve_sqlite_path(url: str, base: Path) -> str:

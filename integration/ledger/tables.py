@@ -87,6 +87,11 @@ shipments = sa.Table(
     sa.Index("ix_shipments_store_number", "store_id", "order_number"),
     sa.Index("ix_shipments_store_jne_order", "store_id", "jne_order_id"),
     sa.Index("ix_shipments_account_status", "account_key", "status"),
+    # The dashboard's newest-first pages (keyset on updated_at, id) and its search by cnote.
+    sa.Index("ix_shipments_updated", "updated_at", "id", postgresql_include=["status", "store_id"]),
+    sa.Index("ix_shipments_status_updated", "status", "updated_at", "id", postgresql_include=["store_id"]),
+    sa.Index("ix_shipments_store_updated", "store_id", "updated_at", "id"),
+    sa.Index("ix_shipments_cnote", "cnote"),
 )
 
 attempts_log = sa.Table(
