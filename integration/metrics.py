@@ -40,6 +40,8 @@ from integration import ledger
 
 log = logging.getLogger(__name__)
 
+HTTP_REFUSAL_CAUSES = ("read_timeout", "bad_request", "headers_too_large", "uri_too_long", "unsupported",
+                       "forbidden", "expectation_failed")
 DELIVERY_OUTCOMES = ("stored", "duplicate", "ignored", "rejected_signature", "unknown_store",
                      "bad_request", "too_large", "db_unavailable", "ping", "ignored_topic")
 BOOKING_OUTCOMES = ("booked", "retry", "blocked", "failed", "needs_attention", "skipped")
@@ -49,6 +51,10 @@ OTHER_TOPIC = "other"
 DELIVERIES = Counter(
     "integration_webhook_deliveries", "Webhook deliveries received, by store, topic and outcome.",
     ["store", "topic", "outcome"])
+HTTP_REFUSALS = Counter(
+    "integration_http_refusals",
+    "Connections refused before a request reached the app (too slow, malformed, headers too large), by cause.",
+    ["cause"])
 BOOKINGS = Counter("integration_bookings", "Booking attempts at JNE, by outcome.", ["outcome"])
 JNE_LATENCY = Histogram(
     "integration_jne_request_seconds", "Time of one JNE booking request, reply or failure included.",
