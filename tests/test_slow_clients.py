@@ -11,89 +11,28 @@ Shopify's 5 s; plain gthread with 4 threads answered 5 of 12 with 64 slow connec
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import app_helpers
 import pytest
 import requests
+from procfile_helpers import Web, procfile_web, procfile_web_line
 
-from integration import ledger
-from integration.config import PROJECT_ROOT
 from integration.gunicorn_worker import REQUEST_READ_TIMEOUT_S
 
 SHOPIFY_TIMEOUT_S = 5.0  # Shopify gives a delivery this long before it counts as failed
 SLOW_CLIENTS = 64
 
 
-def procfile_web_line() -> str:
-    """The command of the Procfile's ``web`` process."""
-    for line in (PROJECT_ROOT / "Procfile").read_text(encoding="utf-8").splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == "web":
-            return command.strip()
-    raise AssertionError("Procfile has no web process")
-
-
-class Web:
-    """The running web process: base URL, port, its SQLite ledger."""
-
-    def __init__(self, proc: subprocess.Popen, port: int, database_url: str, log: Path):
-        self.proc, self.port, self.database_url, self.log = proc, port, database_url, log
-        self.url = f"http://127.0.0.1:{port}"
-
-    def deliveries(self) -> int:
-        """Rows in the inbox."""
-        engine = ledger.make_engine(self.database_url)
-        try:
-            return app_helpers.count_rows(engine, ledger.deliveries)
-        finally:
-            engine.dispose()
-
-
 @pytest.fixture(scope="module")
 def web(tmp_path_factory) -> Iterator[Web]:
     """The Procfile's web line, run by a shell with PORT set, on a fresh SQLite ledger."""
-    tmp = tmp_path_factory.mktemp("slow")
-    database_url = f"sqlite:///{tmp / 'ledger.db'}"
-    config = app_helpers.write_config(tmp, database_url)
-    port = app_helpers._free_port()
-    log = tmp / "web.log"
-    env = {**os.environ, "PORT": str(port), "JNE_INTEGRATION_CONFIG": str(config),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    env.pop("WEB_HOST", None)  # the Procfile's default: loopback
-    env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp / "metrics")  # as the README says for several workers
-    (tmp / "metrics").mkdir()
-    with log.open("wb") as out:
-        proc = subprocess.Popen(["bash", "-c", "exec " + procfile_web_line()], cwd=PROJECT_ROOT, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    server = Web(proc, port, database_url, log)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if requests.get(f"{server.url}/healthz", timeout=2).status_code == 200:
-                break
-        except requests.RequestException:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"web did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.1)
-    yield server
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    with procfile_web(tmp_path_factory.mktemp("slow")) as server:
+        yield server
 
 
 def signed_delivery() -> tuple[bytes, dict[str, str]]:
