@@ -20,6 +20,7 @@ from typing import Any
 import cerberus
 import yaml
 
+from integration import safe_yaml
 from integration.errors import ConfigError
 
 ENV_VAR = "JNE_INTEGRATION_CONFIG"
@@ -287,7 +288,7 @@ def load_config(path: str | os.PathLike[str] | None = None,
     if not found.is_file():
         raise ConfigError(f"configuration file {found} does not exist")
     try:
-        raw = yaml.safe_load(found.read_text(encoding="utf-8"))
+        raw = safe_yaml.load_file(found)  # size, depth, aliases and keys within budget; ConfigError
     except yaml.YAMLError as exc:
         raise ConfigError(f"{found}: not valid YAML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
