@@ -3,7 +3,7 @@
 A flood of bad requests (4,000 wrong signatures in 3 s) used to write one line each, 830 KB of log
 that buries everything else and can fill a disk. ``ThrottledLog`` writes the first event of a
 cause at once, counts the rest of that interval, and when the interval ends writes one line
-"<cause>: N more like this in the last S s". So each cause costs at most two lines per interval
+"<cause>: N more like "<message>" in the last S s". So each cause costs at most two lines per interval
 however fast it comes, and nothing goes unreported: the counts are in the summary (and, for
 requests, in the ``/metrics`` counters).
 
@@ -25,6 +25,7 @@ DEFAULT_INTERVAL_S = 10.0
 @dataclass
 class _Window:
     ends: float
+    template: str = ""
     suppressed: int = 0
     timer: threading.Timer | None = None
 
@@ -50,7 +51,7 @@ class ThrottledLog:
             if window is None or now >= window.ends:
                 if window is not None and window.suppressed:
                     self._summarise(cause, window, level)  # its timer has not fired yet
-                self._windows[cause] = _Window(ends=now + self.interval_s)
+                self._windows[cause] = _Window(ends=now + self.interval_s, template=msg)
                 write = True
             else:
                 window.suppressed += 1
@@ -78,6 +79,12 @@ class ThrottledLog:
                 if window.suppressed:
                     self._summarise(cause, window, logging.WARNING)
 
+    def reset(self) -> None:
+        """Forget every window, writing pending summaries first (a new configuration, a test)."""
+        self.flush()
+        with self._lock:
+            self._windows.clear()
+
     def _flush(self, cause: str, level: int) -> None:
         with self._lock:
             window = self._windows.get(cause)
@@ -90,4 +97,5 @@ class ThrottledLog:
         if window.timer is not None:
             window.timer.cancel()
             window.timer = None
-        self.logger.log(level, "%s: %d more like this in the last %g s", cause, count, self.interval_s)
+        self.logger.log(level, '%s: %d more like "%s" in the last %g s', cause, count, window.template,
+                        self.interval_s)
