@@ -101,6 +101,7 @@ class Config:
     path: Path | None
     max_body_bytes: int = 2 * 1024 * 1024
     worker: WorkerSettings = WorkerSettings()
+    metrics_token: str | None = field(default=None, repr=False)  # GET /metrics needs it as a bearer token
 
     @property
     def is_demo(self) -> bool:
@@ -130,6 +131,7 @@ class Config:
         """Every secret value in the configuration, for log redaction."""
         values = [a.api_key for a in self.accounts().values()]
         values += [s.webhook_secret for s in self.stores.values()]
+        values += [self.metrics_token] if self.metrics_token else []
         return [v for v in values if v and len(v) >= 4]
 
     def with_jne_url(self, old: str, new: str) -> Config:
@@ -225,6 +227,7 @@ _SCHEMA = {
                "valuesrules": {"type": "dict", "schema": _STORE_SCHEMA}},
     "webhooks": {"type": "dict", "schema": {
         "max_body_bytes": {"type": "integer", "check_with": "finite", "min": 1024, "max": 50 * 1024 * 1024}}},
+    "metrics": {"type": "dict", "schema": {"token": _secret}},
     "worker": {"type": "dict", "schema": {
         "concurrency": {"type": "integer", "check_with": "finite", "min": 1, "max": 256},
         "max_attempts": {"type": "integer", "check_with": "finite", "min": 1, "max": 100},
@@ -395,7 +398,8 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
     hooks = doc.get("webhooks") or {}
     worker = WorkerSettings(**(doc.get("worker") or {}))
     return Config(database_url=normalise_database_url(doc["database_url"]), jne=jne, stores=stores,
-                  path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker)
+                  path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker,
+                  metrics_token=(doc.get("metrics") or {}).get("token"))
 
 
 def _account(block: dict[str, Any]) -> JNEAccount:

@@ -17,11 +17,12 @@ or ``other``, outcomes the fixed lists below; nothing a request sends becomes a 
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 from collections.abc import Iterator
 
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -91,9 +92,29 @@ def _process_registry() -> CollectorRegistry:
     return REGISTRY
 
 
+def _denied(token: str | None) -> Response | None:
+    """A 401 JSON answer unless ``token`` is unset or the request carries it as a bearer token."""
+    if not token:
+        return None
+    given = request.headers.get("Authorization", "")
+    scheme, _, value = given.partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode()):
+        return None
+    denied = jsonify(error="metrics need a bearer token")
+    denied.status_code = 401
+    denied.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return denied
+
+
 @bp.get("/metrics")
 def metrics_view() -> Response:
-    """Prometheus text format: counters of this process (or all, in multiprocess mode) + queue depth."""
+    """Prometheus text format: counters of this process (or all, in multiprocess mode) + queue depth.
+
+    With ``metrics.token`` set, only a request with ``Authorization: Bearer <token>`` gets them.
+    """
+    denied = _denied(getattr(current_app.extensions["integration"]["config"], "metrics_token", None))
+    if denied is not None:
+        return denied
     live = CollectorRegistry(auto_describe=False)
     live.register(QueueDepthCollector(current_app.extensions["integration"]["engine"]))
     body = generate_latest(_process_registry()) + generate_latest(live)
