@@ -22,11 +22,15 @@ SIDE_FILES = ("-wal", "-shm", "-journal", "-writelock")
 def secure_sqlite_files(database: str | os.PathLike[str]) -> None:
     """Create ``database`` 0600 if it does not exist; make it and its side files 0600 if they do."""
     path = Path(database)
+    # O_EXCL: only a file that did not exist is opened (and closed) here. Closing any descriptor of
+    # a database file drops every POSIX lock this process holds on it, so a database another
+    # engine of this process already has open must never be opened here; chmod needs no descriptor.
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE)
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE))
+    except FileExistsError:
+        pass
     except OSError:
         return  # a missing directory or a read-only place: SQLite will say so in its own words
-    os.close(fd)
     for candidate in (path, *(path.with_name(path.name + suffix) for suffix in SIDE_FILES)):
         try:
             mode = stat.S_IMODE(candidate.stat().st_mode)

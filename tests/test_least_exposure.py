@@ -140,3 +140,30 @@ def test_a_trickling_jne_reply_is_abandoned_after_the_timeout():
     assert result.outcome == TRANSIENT and "took over 2 s" in result.reason
     assert not stream.finished
 
+
+
+def test_tightening_an_open_ledger_keeps_the_locks_this_process_holds(tmp_path):
+    # Closing any descriptor of a SQLite file drops every POSIX lock the process holds on it; a
+    # second engine on the same file (web app and worker in one `serve` process) must not do that.
+    import sqlite3
+    import subprocess
+    import sys
+
+    database = tmp_path / "ledger.db"
+    first = ledger.make_engine(f"sqlite:///{database}")
+    ledger.ensure_schema(first)
+    holder = sqlite3.connect(database, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # the write lock, held by this process
+    try:
+        second = ledger.make_engine(f"sqlite:///{database}")
+        probe = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
+                 "try:\n    c.execute('BEGIN IMMEDIATE'); print('got the lock')\n"
+                 "except sqlite3.OperationalError as e:\n    print(e)")
+        out = subprocess.run([sys.executable, "-c", probe, str(database)], capture_output=True, text=True,
+                             timeout=30).stdout.strip()
+        assert out == "database is locked"
+        second.dispose()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        first.dispose()
