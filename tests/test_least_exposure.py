@@ -142,9 +142,11 @@ def test_a_trickling_jne_reply_is_abandoned_after_the_timeout():
 
 
 
+
 def test_tightening_an_open_ledger_keeps_the_locks_this_process_holds(tmp_path):
     # Closing any descriptor of a SQLite file drops every POSIX lock the process holds on it; a
-    # second engine on the same file (web app and worker in one `serve` process) must not do that.
+    # second engine on the same file (web app and worker in one `serve` process) must not do that,
+    # or another process closing its connection believes it is the last one and removes the WAL.
     import sqlite3
     import subprocess
     import sys
@@ -153,15 +155,15 @@ def test_tightening_an_open_ledger_keeps_the_locks_this_process_holds(tmp_path):
     first = ledger.make_engine(f"sqlite:///{database}")
     ledger.ensure_schema(first)
     holder = sqlite3.connect(database, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")  # the write lock, held by this process
+    holder.execute("BEGIN")
+    holder.execute("SELECT count(*) FROM sqlite_master").fetchall()  # a reader: WAL must stay
     try:
         second = ledger.make_engine(f"sqlite:///{database}")
-        probe = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=0, isolation_level=None)\n"
-                 "try:\n    c.execute('BEGIN IMMEDIATE'); print('got the lock')\n"
-                 "except sqlite3.OperationalError as e:\n    print(e)")
-        out = subprocess.run([sys.executable, "-c", probe, str(database)], capture_output=True, text=True,
-                             timeout=30).stdout.strip()
-        assert out == "database is locked"
+        writer = ("import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+                  "c.execute('CREATE TABLE IF NOT EXISTS probe (x)'); c.execute('INSERT INTO probe VALUES (1)')\n"
+                  "c.close()")
+        subprocess.run([sys.executable, "-c", writer, str(database)], check=True, timeout=30)
+        assert database.with_name("ledger.db-wal").exists(), "the WAL was removed under an open reader"
         second.dispose()
     finally:
         holder.execute("ROLLBACK")
