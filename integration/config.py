@@ -3,13 +3,27 @@
 The file is found at ``--config PATH``, else ``$JNE_INTEGRATION_CONFIG``, else ``./integration.yaml``;
 with none of those the service runs a built-in demo (SQLite, two demo stores, the embedded sandbox
 JNE). ``${VAR}`` and ``${VAR:-default}`` are substituted in string values after YAML parsing (so an
-environment value can never inject YAML structure). The whole file is checked at load with Cerberus
+environment value can never inject YAML structure).
+
+Defaults do not nest: ``${A:-${B}}`` is a load error naming the key, as is any ``${`` that is not
+part of a complete ``${VAR}`` or ``${VAR:-default}``. The alternative, nesting like a shell, would
+add a second small language to the file for a rare need, and the silent failure it replaces was a
+security hole: with A unset the secret became the public text ``${B}``. One variable per value,
+with at most a literal default, is easy to read and to check; a value taken from the environment
+is never looked at again, so a secret may contain ``${``.
+
+Secrets (``webhook_secret``) must have at least ``MIN_SECRET_LENGTH`` characters besides spaces:
+Shopify's client secrets have 32 (``shpss_`` and 32 hex digits in newer apps), WooCommerce
+generates 50, and the demo's ``test_wc_webhook_secret`` has 22. Every number setting must be a
+finite number, never negative: ``.nan`` passes every ``min``/``max`` comparison and ``.inf`` every
+``min``, so both are refused by name. The whole file is checked at load with Cerberus
 and every problem is reported at once, each naming its key; every store's mapping and lookup tables
 are loaded (and checked) here too, so a broken file fails at start, not on the first order.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping as AbcMapping
@@ -22,6 +36,7 @@ import cerberus
 import yaml
 from sqlalchemy.engine import url as sa_url
 
+from integration import safe_yaml
 from integration.dashboard import settings as dashboard_settings
 from integration.errors import ConfigError
 from integration.ledger.engine import normalise_database_url
@@ -34,6 +49,7 @@ DEFAULTS_PACKAGE = "integration.defaults"  # the repository's mappings/, shipped
 DEMO_USERNAME = "TESTAPI"
 DEMO_API_KEY = "25c898a9faea1a100859ecd9ef674548"  # the test key published in JNE's own document
 
+MIN_SECRET_LENGTH = 16
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -92,6 +108,7 @@ class Config:
     worker: WorkerSettings = WorkerSettings()
     language: str = DEFAULT_LANGUAGE  # of owner-facing messages: en or id (render(problem, language))
     dashboard: dashboard_settings.DashboardSettings | None = None  # None: the dashboard is off
+    metrics_token: str | None = field(default=None, repr=False)  # GET /metrics needs it as a bearer token
 
     @property
     def is_demo(self) -> bool:
@@ -123,6 +140,7 @@ class Config:
         values += [s.webhook_secret for s in self.stores.values()]
         if self.dashboard is not None:
             values.append(self.dashboard.secret_key)
+        values += [self.metrics_token] if self.metrics_token else []
         return [v for v in values if v and len(v) >= 4]
 
     def with_jne_url(self, old: str, new: str) -> Config:
@@ -144,17 +162,25 @@ def normalise_shop(shop: str) -> str:
 _text = {"type": "string", "coerce": "text"}
 _req_text = {**_text, "required": True, "empty": False}
 
+_secret = {**_req_text, "check_with": "secret"}
+
+
+def _number(**rule: Any) -> dict[str, Any]:
+    """A number setting: finite, not a boolean, never negative unless ``min`` says otherwise."""
+    return {"type": "number", "check_with": "finite", "min": 0, **rule}
+
+
 _JNE_SCHEMA = {
     "url": _req_text,
     "username": _req_text,
     "api_key": _req_text,
-    "timeout_s": {"type": "number", "min": 1, "max": 120},
+    "timeout_s": _number(min=1, max=120),
 }
 
 _STORE_SCHEMA = {
     "platform": {"type": "string", "required": True, "allowed": ["shopify", "woocommerce"]},
     "shop": _req_text,
-    "webhook_secret": _req_text,
+    "webhook_secret": _secret,
     "mapping": _req_text,
     "lookups": {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": _req_text},
     "order_prefix": {**_text, "regex": "^[A-Z0-9]{0,12}$", "default": ""},
@@ -202,14 +228,15 @@ _SCHEMA = {
                "keysrules": {"type": "string", "regex": "^[a-z0-9][a-z0-9_-]{0,62}$"},
                "valuesrules": {"type": "dict", "schema": _STORE_SCHEMA}},
     "webhooks": {"type": "dict", "schema": {
-        "max_body_bytes": {"type": "integer", "min": 1024, "max": 50 * 1024 * 1024}}},
+        "max_body_bytes": {"type": "integer", "check_with": "finite", "min": 1024, "max": 50 * 1024 * 1024}}},
+    "metrics": {"type": "dict", "schema": {"token": _secret}},
     "worker": {"type": "dict", "schema": {
-        "concurrency": {"type": "integer", "min": 1, "max": 256},
-        "max_attempts": {"type": "integer", "min": 1, "max": 100},
-        "backoff_base_s": {"type": "number", "min": 0},
-        "backoff_max_s": {"type": "number", "min": 0},
-        "lease_s": {"type": "number", "min": 5},
-        "poll_s": {"type": "number", "min": 0.01},
+        "concurrency": {"type": "integer", "check_with": "finite", "min": 1, "max": 256},
+        "max_attempts": {"type": "integer", "check_with": "finite", "min": 1, "max": 100},
+        "backoff_base_s": _number(),
+        "backoff_max_s": _number(),
+        "lease_s": _number(min=5),
+        "poll_s": _number(min=0.01),
     }},
     "dashboard": dashboard_settings.SCHEMA,
 }
@@ -223,6 +250,21 @@ class _ConfigValidator(cerberus.Validator):
         if isinstance(value, int | float):
             return str(value)
         return value
+
+    def _check_with_finite(self, field: str, value: Any) -> None:
+        # NaN is neither below a min nor above a max, and infinity is above every min: say so.
+        if isinstance(value, bool):
+            self._error(field, "must be a number, not true/false")
+        elif isinstance(value, float) and not math.isfinite(value):
+            self._error(field, f"must be a finite number, not {value} (.nan and .inf are not settings)")
+
+    def _check_with_secret(self, field: str, value: Any) -> None:
+        # The value itself is never echoed: messages reach logs and terminals.
+        if isinstance(value, str) and len(value.strip()) < MIN_SECRET_LENGTH:
+            shown = "blank" if not value.strip() else f"{len(value.strip())} characters"
+            self._error(field, f"is too short to be a secret ({shown}); use at least {MIN_SECRET_LENGTH} "
+                               "characters: the app's client secret (Shopify) or the webhook's secret "
+                               "(WooCommerce)")
 
     def _check_with_timezone(self, field: str, value: Any) -> None:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -247,13 +289,21 @@ def _flatten(errors: Any, prefix: str = "") -> list[str]:
     return out
 
 
-def _substitute(value: Any, path: str, env: AbcMapping[str, str], unset: dict[str, str]) -> Any:
+def _substitute(value: Any, path: str, env: AbcMapping[str, str], unset: dict[str, str],
+                bad: dict[str, str] | None = None) -> Any:
+    bad = {} if bad is None else bad
     if isinstance(value, dict):
-        return {k: _substitute(v, f"{path}.{k}" if path else str(k), env, unset) for k, v in value.items()}
+        return {k: _substitute(v, f"{path}.{k}" if path else str(k), env, unset, bad) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, f"{path}[{i}]", env, unset) for i, v in enumerate(value)]
+        return [_substitute(v, f"{path}[{i}]", env, unset, bad) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
+    # Judge the text as written, before any environment value is put in (a secret may hold "${").
+    outside = _VAR.sub("", value)
+    defaults = [m.group(2) or "" for m in _VAR.finditer(value)]
+    if "${" in outside or any("${" in d for d in defaults):
+        bad[path] = ("holds a ${ that is not one complete ${VAR} or ${VAR:-default}; defaults do not "
+                     "nest (write ${VAR} and set VAR)")
 
     def one(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
@@ -290,7 +340,7 @@ def load_config(path: str | os.PathLike[str] | None = None,
     if not found.is_file():
         raise ConfigError(f"configuration file {found} does not exist")
     try:
-        raw = yaml.safe_load(found.read_text(encoding="utf-8"))
+        raw = safe_yaml.load_file(found)  # size, depth, aliases and keys within budget; ConfigError
     except yaml.YAMLError as exc:
         raise ConfigError(f"{found}: not valid YAML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -303,10 +353,11 @@ def load_config(path: str | os.PathLike[str] | None = None,
 def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[str, str]) -> Config:
     where = str(path) if path else "built-in demo configuration"
     unset: dict[str, str] = {}
-    doc = _substitute(raw, "", env, unset)
+    bad: dict[str, str] = {}
+    doc = _substitute(raw, "", env, unset, bad)
     validator = _ConfigValidator(_SCHEMA)
-    problems: list[str] = []
-    if not validator.validate(doc):
+    problems: list[str] = [f"{where}: {key}: {why}" for key, why in bad.items()]
+    if not validator.validate(doc) or problems:
         for line in _flatten(validator.errors):
             key = line.split(":", 1)[0]
             hint = f" (from ${{{unset[key]}}}, which is not set)" if key in unset else ""
@@ -356,7 +407,8 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
         database_url = resolve_sqlite_path(database_url, base)
     return Config(database_url=database_url, jne=jne, stores=stores,
                   path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker,
-                  language=doc.get("language", DEFAULT_LANGUAGE), dashboard=dashboard)
+                  language=doc.get("language", DEFAULT_LANGUAGE), dashboard=dashboard,
+                  metrics_token=(doc.get("metrics") or {}).get("token"))
 
 
 def resolve_sqlite_path(url: str, base: Path) -> str:

@@ -7,6 +7,9 @@
   a JNE reply or timeout is a classified outcome (``JNEOutcome.retryable``) that the worker turns
   into a retry time, and the driver's own ``SQLAlchemyError`` is caught where the caller can still
   answer for it (503 so the platform sends again, a lease that runs out so the row comes back).
+- Calls to services outside (a shop's API, JNE's destination lists) raise, grouped by what the
+  caller does: ``RetryableError`` (later may work: back off and try again) or ``GiveUpError``
+  (a person must change something first: show ``reason`` and stop).
 - Exceptions are for what retrying cannot fix until a person changes something: configuration
   mistakes found at load time, a replay that cannot be done. The caller shows ``reason`` (or
   ``problems``) and stops; every such error derives from ``IntegrationError``.
@@ -23,7 +26,18 @@ class IntegrationError(Exception):
         self.reason = reason
 
 
-class ConfigError(IntegrationError):
+class RetryableError(IntegrationError):
+    """A fault outside us that may pass (429, 5xx, a reset, a timeout): retrying later is safe.
+
+    Safe means the retry cannot do a thing twice: a read, or a write the caller checks for first.
+    """
+
+
+class GiveUpError(IntegrationError):
+    """Retrying cannot help until a person changes configuration, credentials or data."""
+
+
+class ConfigError(GiveUpError):
     """integration.yaml, a mapping file or a lookup table is wrong; found at load time.
 
     ``problems`` holds one readable line per problem (file, key or rule, line number, what is wrong).

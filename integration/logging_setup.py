@@ -1,4 +1,11 @@
-"""Keep configuration secrets (webhook secrets, JNE api keys) out of every log line.
+"""Keep configuration secrets (webhook secrets, JNE api keys) out of every log line, and keep
+every log line one line of plain text (control characters in logged values escaped).
+
+Escaping (``integration.terminal``) happens in the same record factory, before redaction: the
+arguments of a record (or its message, when it has none) get C0/C1 controls, ESC, DEL and bidi
+overrides written as visible escapes, so an order id holding ESC ]0; or a newline can neither
+drive the operator's terminal nor forge a second log line. Tracebacks keep their line breaks; each
+of their lines is escaped.
 
 Redaction happens twice, on purpose:
 
@@ -16,6 +23,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable
+
+from integration.terminal import escape, escape_args
 
 MASK = "[redacted]"
 _MIN_LENGTH = 4  # shorter values would mangle ordinary words; config.secrets() applies the same floor
@@ -82,7 +91,10 @@ def install_redaction(secrets: Iterable[str]) -> RedactSecrets:
 
             def factory(*args: object, **kwargs: object) -> logging.LogRecord:
                 record = previous(*args, **kwargs)
+                escape_record(record)
                 REDACTOR.filter(record)
+                if record.exc_text:
+                    record.exc_text = "\n".join(escape(line) for line in record.exc_text.split("\n"))
                 return record
 
             logging.setLogRecordFactory(factory)
@@ -91,6 +103,14 @@ def install_redaction(secrets: Iterable[str]) -> RedactSecrets:
             if REDACTOR not in handler.filters:
                 handler.addFilter(REDACTOR)
     return REDACTOR
+
+
+def escape_record(record: logging.LogRecord) -> None:
+    """Escape control characters in ``record``'s arguments, or in its message when it has none."""
+    if record.args:
+        record.args = escape_args(record.args)
+    elif isinstance(record.msg, str):
+        record.msg = escape(record.msg)
 
 
 def default_logging(level: int = logging.INFO) -> None:

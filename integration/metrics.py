@@ -18,11 +18,12 @@ or ``other``, outcomes the values of ``DeliveryOutcome`` and ``BookingOutcome``
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 from collections.abc import Iterator
 
-from flask import Blueprint, Flask, Response
+from flask import Blueprint, Flask, Response, jsonify, request
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -42,12 +43,18 @@ from integration.state import current_state
 
 log = logging.getLogger(__name__)
 
+HTTP_REFUSAL_CAUSES = ("read_timeout", "bad_request", "headers_too_large", "uri_too_long", "unsupported",
+                       "forbidden", "expectation_failed")
 UNKNOWN_STORE = "unknown"
 OTHER_TOPIC = "other"
 
 DELIVERIES = Counter(
     "integration_webhook_deliveries", "Webhook deliveries received, by store, topic and outcome.",
     ["store", "topic", "outcome"])
+HTTP_REFUSALS = Counter(
+    "integration_http_refusals",
+    "Connections refused before a request reached the app (too slow, malformed, headers too large), by cause.",
+    ["cause"])
 BOOKINGS = Counter("integration_bookings", "Booking attempts at JNE, by outcome.", ["outcome"])
 JNE_LATENCY = Histogram(
     "integration_jne_request_seconds", "Time of one JNE booking request, reply or failure included.",
@@ -84,11 +91,32 @@ def _process_registry() -> CollectorRegistry:
     return REGISTRY
 
 
+def _denied(token: str | None) -> Response | None:
+    """A 401 JSON answer unless ``token`` is unset or the request carries it as a bearer token."""
+    if not token:
+        return None
+    given = request.headers.get("Authorization", "")
+    scheme, _, value = given.partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode()):
+        return None
+    denied = jsonify(error="metrics need a bearer token")
+    denied.status_code = 401
+    denied.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
+    return denied
+
+
 @bp.get("/metrics")
 def metrics_view() -> Response:
-    """Prometheus text format: counters of this process (or all, in multiprocess mode) + queue depth."""
+    """Prometheus text format: counters of this process (or all, in multiprocess mode) + queue depth.
+
+    With ``metrics.token`` set, only a request with ``Authorization: Bearer <token>`` gets them.
+    """
+    state = current_state()
+    denied = _denied(state.config.metrics_token)
+    if denied is not None:
+        return denied
     live = CollectorRegistry(auto_describe=False)
-    live.register(QueueDepthCollector(current_state().engine))
+    live.register(QueueDepthCollector(state.engine))
     body = generate_latest(_process_registry()) + generate_latest(live)
     return Response(body, mimetype=None, content_type=CONTENT_TYPE_LATEST)
 

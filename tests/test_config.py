@@ -64,7 +64,7 @@ def write_config(tmp_path: Path, text: str) -> Path:
     return path
 
 
-ENV = {"TOKO_ALI_SECRET": "s3cret-ali", "JNE_USERNAME": "TOKOALI", "JNE_API_KEY": "k3y-value-123"}
+ENV = {"TOKO_ALI_SECRET": "s3cret-ali-0123456789", "JNE_USERNAME": "TOKOALI", "JNE_API_KEY": "k3y-value-123"}
 
 
 def test_full_example_loads_with_environment_and_defaults(tmp_path):
@@ -73,7 +73,7 @@ def test_full_example_loads_with_environment_and_defaults(tmp_path):
     # a relative SQLite file sits beside the configuration file, like the mappings
     assert config.database_url == f"sqlite:///{(tmp_path / 'integration.db').resolve()}"
     assert config.jne.username == "TOKOALI" and config.jne.api_key == "k3y-value-123"
-    assert store.webhook_secret == "s3cret-ali"
+    assert store.webhook_secret == "s3cret-ali-0123456789"
     assert store.mapping_path == (tmp_path / "mappings" / "shopify.yaml").resolve()
     # numbers that YAML read as int are the text the owner meant
     assert store.facts["account"]["cust_id"] == "10950700"
@@ -171,8 +171,8 @@ def test_store_may_carry_its_own_jne_account(tmp_path):
 def test_secrets_never_in_reprs(tmp_path):
     config = load_config(write_config(tmp_path, HEAD + STORE), env=ENV)
     text = repr(config) + repr(config.stores["toko-ali"]) + repr(config.jne)
-    assert "k3y-value-123" not in text and "s3cret-ali" not in text
-    assert set(config.secrets()) == {"k3y-value-123", "s3cret-ali"}
+    assert "k3y-value-123" not in text and "s3cret-ali-0123456789" not in text
+    assert set(config.secrets()) == {"k3y-value-123", "s3cret-ali-0123456789"}
 
 
 def test_not_yaml_and_not_a_mapping(tmp_path):

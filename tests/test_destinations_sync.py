@@ -72,7 +72,7 @@ def test_list_urls_take_the_origin_of_jne_url_unless_given():
 
 def test_sync_from_a_config_file_stores_both_lists_beside_it(tmp_path: Path, jne: ServerThread):
     config_path = write_config(tmp_path, f"sqlite:///{tmp_path / 'ledger.db'}",
-                               stores={"toko": store_block("shopify", "toko.myshopify.com", "s3cret")},
+                               stores={"toko": store_block("shopify", "toko.myshopify.com", "s3cret-toko-0123456789")},
                                jne={"url": f"{jne.url}/pickupcashless", "username": USERNAME,
                                     "api_key": JNE_API_KEY})
     summary = destinations_sync(config_path, "toko")
@@ -231,7 +231,7 @@ def test_the_built_in_demo_syncs_from_its_embedded_sandbox(tmp_path: Path, monke
 
 def _config(directory: Path, url: str, api_key: str):
     path = write_config(directory, f"sqlite:///{directory / 'ledger.db'}",
-                        stores={"toko": store_block("shopify", "toko.myshopify.com", "s3cret")},
+                        stores={"toko": store_block("shopify", "toko.myshopify.com", "s3cret-toko-0123456789")},
                         jne={"url": url, "username": USERNAME, "api_key": api_key})
     return load_config(path)
 

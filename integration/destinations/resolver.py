@@ -155,7 +155,7 @@ def store_table(path: str | Path) -> Callable[[str, str, str], str | None]:
     ``lookup: destinations`` did: postal code, then city + district, then city.
     """
     from integration.errors import ConfigError
-    from integration.mapping.tables import LookupMiss, load_table
+    from integration.mapping.files.tables import LookupMiss, load_table
 
     table, problems = load_table("destinations", Path(path), None, None)
     if table is None:

@@ -49,6 +49,7 @@ have booked: retrying later with the SAME ORDER_ID is safe, since JNE refuses a 
 an ORDER_ID and answers "duplicate" with the first cnote."""
 OUTCOMES = tuple(JNEOutcome)
 
+MAX_REPLY_BYTES = 1024 * 1024  # JNE's replies are a few hundred bytes; more is read as "no usable answer"
 REPLY_CHARS = 2000  # kept of a reply body: enough to read a WAF page or an odd JSON, small in a ledger
 _WAF_TEXT = "security policy"  # JNE's firewall page: "Content not confirm our security Policy"
 _AUTH_TEXT = "username or api key not found"
@@ -143,12 +144,18 @@ class JNEClient:
         order_id = str(fields.get("ORDER_ID", ""))
         started = time.monotonic()
         try:
-            response = self.session.post(self.url, data=body, timeout=self.timeout,
+            response = self.session.post(self.url, data=body, timeout=self.timeout, stream=True,
                                          headers={"Accept": "application/json"}, allow_redirects=False)
-            content = response.content
             status: int | None = response.status_code
-            outcome, cnote, reason = classify_reply(status, content)
-            reply = content.decode("utf-8", errors="replace")
+            content = _read_bounded(response, started + self.timeout[1])
+            if content is None:
+                outcome, cnote = TRANSIENT, None
+                reason = (f"JNE's reply was over {MAX_REPLY_BYTES:,} bytes or took over {self.timeout[1]:g} s "
+                          "to arrive; not read. JNE may have booked: retry with the same ORDER_ID")
+                reply = ""
+            else:
+                outcome, cnote, reason = classify_reply(status, content)
+                reply = content.decode("utf-8", errors="replace")
         except requests.Timeout as exc:
             status, reply, outcome, cnote = None, "", TRANSIENT, None
             reason = f"JNE did not answer in time ({type(exc).__name__}); JNE may have booked: retry with the same ORDER_ID"
@@ -172,6 +179,25 @@ class JNEClient:
         for form in {key, quote_plus(key), quote(key, safe="")}:
             text = text.replace(form, "***")
         return text
+
+
+def _read_bounded(response: requests.Response, deadline: float) -> bytes | None:
+    """The reply body, or None when it is over MAX_REPLY_BYTES or still arriving at ``deadline``.
+
+    ``timeout`` bounds each socket read, not the whole body: a reply trickling a byte a second
+    would hold a booking thread for ever, and a huge one would fill the worker's memory.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        for chunk in response.iter_content(65536):
+            size += len(chunk)
+            if size > MAX_REPLY_BYTES or time.monotonic() > deadline:
+                return None
+            chunks.append(chunk)
+    finally:
+        response.close()
+    return b"".join(chunks)
 
 
 def _new_session() -> requests.Session:

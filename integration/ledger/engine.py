@@ -24,6 +24,8 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from integration import file_modes
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 T = TypeVar("T")
 # How long a SQLite writer waits for another process's write: writes take milliseconds, so this
@@ -164,6 +166,8 @@ def _setup_sqlite(engine: Engine) -> None:
     database = engine.url.database
     on_disk = bool(database) and database != ":memory:" and "mode=memory" not in str(engine.url)
     _SQLITE_WRITE_LOCKS[engine] = _SQLiteWriteLock(f"{database}-writelock" if on_disk else None)
+    if on_disk:
+        file_modes.secure_sqlite_files(database)  # personal data: 0600, WAL and SHM follow the file
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:

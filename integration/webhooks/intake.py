@@ -43,11 +43,13 @@ from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from integration import ledger
 from integration.config import Config, Store
+from integration.log_throttle import ThrottledLog
 from integration.metrics import DELIVERIES, OTHER_TOPIC, UNKNOWN_STORE
 from integration.state import current_state
 from integration.vocabulary import DeliveryOutcome, IngestOutcome
 
 log = logging.getLogger(__name__)
+REFUSALS = ThrottledLog(log)  # a flood of bad deliveries: one line per cause, then a count per 10 s
 
 MAX_EVENT_ID = 128  # longer ids are hashed: same id -> same key, and any column width holds it
 MAX_ORDER_REF = 64
@@ -138,17 +140,19 @@ def _process(platform: Platform, intake: Intake, topic: str) -> tuple[Answer, St
     if not signature:
         if platform.ping is not None and platform.ping.fullmatch(body.strip()):
             return Answer(200, DeliveryOutcome.PING, {"status": "ignored", "reason": "ping"}), None
-        log.warning("%s delivery without %s refused", platform.name, platform.signature_header)
+        REFUSALS.warning("missing_signature", "%s delivery without %s refused", platform.name,
+                         platform.signature_header)
         return Answer(401, DeliveryOutcome.REJECTED_SIGNATURE, {"error": "missing signature"}), None
 
     shop = headers.get(platform.shop_header, "")
     store = intake.config.store_for(platform.name, shop)
     if store is None:
-        log.warning("%s delivery for unknown shop %r refused", platform.name, shop[:200])
+        REFUSALS.warning("unknown_store", "%s delivery for unknown shop %r refused", platform.name, shop[:200])
         return Answer(401, DeliveryOutcome.UNKNOWN_STORE, {"error": "unknown store"}), None
 
     if not _signed(body, signature, intake.keys.get(store.id, ())):
-        log.warning("store %s: %s delivery with a wrong signature refused", store.id, platform.name)
+        REFUSALS.warning("rejected_signature", "store %s: %s delivery with a wrong signature refused",
+                         store.id, platform.name)
         return Answer(401, DeliveryOutcome.REJECTED_SIGNATURE, {"error": "invalid signature"}), store
 
     if not topic.strip():  # every platform names its topic; without one we cannot tell what this is
@@ -178,8 +182,8 @@ def _process(platform: Platform, intake: Intake, topic: str) -> tuple[Answer, St
     except SQLAlchemyError as exc:
         # Not stored, so not 200: 503 makes Shopify retry (WooCommerce never retries, but a 5xx
         # shows in its log). The exception class names the fault without echoing any data.
-        log.error("store %s: delivery %s not stored, database unavailable (%s)",
-                  store.id, event_id, type(exc).__name__)
+        REFUSALS.error("db_unavailable", "store %s: delivery %s not stored, database unavailable (%s)",
+                       store.id, event_id, type(exc).__name__)
         return Answer(503, DeliveryOutcome.DB_UNAVAILABLE, {"error": "database unavailable"}), store
     status = "accepted" if outcome is IngestOutcome.STORED else outcome.value
     return Answer(200, DeliveryOutcome(outcome), {"status": status, "store": store.id, "order": order_ref}), store

@@ -48,7 +48,7 @@ def read_document(path: Path, shown: str, root: Path, problems: list[str],
         problems.append(f"{shown}:1: cannot read the mapping file: {exc}")
         return None
     try:
-        located = parse_yaml(text)
+        located = parse_yaml(text, path.name)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 1

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from integration import safe_yaml
+
 Path_ = tuple[Any, ...]  # a key path inside the document, e.g. ("fields", "RECEIVER_NAME", "then", 0)
 
 
@@ -45,14 +47,12 @@ class Located:
     duplicates: list[tuple[Path_, int]]
 
 
-def parse_yaml(text: str) -> Located:
-    """Parse ``text`` safely; raise ``yaml.YAMLError`` (with a mark) when it is not YAML."""
-    loader = _MappingLoader(text)
-    try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
+def parse_yaml(text: str, name: str = "mapping") -> Located:
+    """Parse ``text`` safely and within the YAML budget (size, depth, aliases; integration.safe_yaml).
+
+    Raises ``yaml.YAMLError`` (with a mark) when it is not YAML or would expand past the budget.
+    """
+    node, data = safe_yaml.parse(text, name, loader_class=_MappingLoader)
     lines: dict[Path_, int] = {(): 1}
     duplicates: list[tuple[Path_, int]] = []
     if node is not None:
@@ -89,5 +89,8 @@ def line_of(lines: dict[Path_, int], path: Path_) -> int:
 
 
 def read_text(path: Path) -> str:
-    """Read a mapping or table file as UTF-8 (a BOM is tolerated: spreadsheet exports carry one)."""
-    return path.read_text(encoding="utf-8-sig")
+    """Read a mapping or table file as UTF-8 (a BOM is tolerated: spreadsheet exports carry one).
+
+    Never more than the YAML budget's size: a larger file raises ``safe_yaml.FileTooLarge`` (an OSError).
+    """
+    return safe_yaml.read_capped(path)
