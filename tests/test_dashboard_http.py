@@ -26,7 +26,7 @@ from pdf_helpers import page_texts
 from werkzeug.serving import make_server
 
 from integration import ledger
-from integration.cli_dashboard import demo_dashboard
+from integration.cli.dashboard import demo_dashboard
 from integration.config import load_config
 
 sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from pdf_helpers import barcodes, page_texts
 from werkzeug.security import check_password_hash
 
-from integration.cli_dashboard import dashboard_group, labels_command
+from integration.cli.dashboard import dashboard_group, labels_command
 from integration.config import load_config
 from integration.dashboard import order_problems
 from integration.dashboard.overrides import OverrideError, save_override

@@ -60,4 +60,4 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 # Each module registers its commands on ``main`` when imported; ``main`` must exist first.
-from integration.cli import database, owner, service  # noqa: E402, F401
+from integration.cli import dashboard, database, owner, service  # noqa: E402, F401

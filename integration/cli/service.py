@@ -21,12 +21,14 @@ def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> 
 
     from integration.app import create_app
     from integration.booking.worker import Worker
+    from integration.cli.dashboard import demo_dashboard
     from integration.embedded import start_embedded_sandbox
     from integration.state import AppState
 
     config = load_config_or_exit(ctx, config_path)
     setup_logging(config)
     config, sandbox = start_embedded_sandbox(config)
+    config, dashboard_lines = demo_dashboard(config, host)
     app = create_app(config)
     engine = AppState.of(app).engine
     stop = threading.Event()
@@ -41,6 +43,8 @@ def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> 
     if config.is_demo:
         click.echo("demo mode: no integration.yaml; POST signed deliveries to "
                    f"{where}/webhooks/shopify or {where}/webhooks/woocommerce")
+    for line in dashboard_lines:
+        click.echo(line.replace("{url}", where))
     # SIGTERM (a process manager stopping us) ends the server loop like Ctrl-C does, so the worker
     # below gets to finish and record the JNE calls it has in flight.
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())

@@ -1,8 +1,4 @@
-"""``jne-integration labels`` and ``jne-integration dashboard hash-password``, and the demo's login.
-
-The commands are plain click objects for the main command group to add (``main.add_command``);
-they read ``--config`` themselves, or the one given before the command name.
-"""
+"""``jne-integration labels`` and ``jne-integration dashboard hash-password``, and the demo's login."""
 
 from __future__ import annotations
 
@@ -15,25 +11,7 @@ from typing import Any
 
 import click
 
-from integration.errors import ConfigError
-
-config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), default=None,
-    help="integration.yaml to use (default: $JNE_INTEGRATION_CONFIG, ./integration.yaml, else the demo).")
-
-
-def _load(ctx: click.Context, given: str | None) -> Any:
-    from integration.config import load_config
-
-    root = ctx.find_root().obj
-    path = given or (root.get("config_path") if isinstance(root, dict) else None)
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        click.echo("configuration problems:", err=True)
-        for line in exc.problems or [exc.reason]:
-            click.echo(f"  - {line}", err=True)
-        ctx.exit(1)
+from integration.cli import config_option, load_config_or_exit, main
 
 
 def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
@@ -45,7 +23,7 @@ def _day(_ctx: click.Context, _param: click.Parameter, value: str | None) -> dat
         raise click.BadParameter(f"{value!r} is not a date like 2025-03-14") from None
 
 
-@click.command("labels")
+@main.command("labels")
 @config_option
 @click.option("--store", "store_id", default=None, help="Only this store's orders.")
 @click.option("--date", "day", callback=_day, default=None,
@@ -63,7 +41,7 @@ def labels_command(ctx: click.Context, config_path: str | None, store_id: str | 
     from integration import ledger
     from integration.labels import render_labels, select_labels
 
-    config = _load(ctx, config_path)
+    config = load_config_or_exit(ctx, config_path)
     if store_id is not None and store_id not in config.stores:
         raise click.BadParameter(f"no store {store_id!r}; known: {', '.join(config.stores)}",
                                  param_hint="--store")
@@ -88,7 +66,7 @@ def labels_command(ctx: click.Context, config_path: str | None, store_id: str | 
     click.echo(f"wrote {len(found)} label(s) to {output}")
 
 
-@click.group("dashboard")
+@main.group("dashboard")
 def dashboard_group() -> None:
     """The owner's dashboard under /admin/."""
 
