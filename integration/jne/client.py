@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from integration.jne.fields import CREDENTIAL_FIELDS
 from integration.jne.schema import as_form
+from integration.secret import Secret
 from integration.vocabulary import JNEOutcome
 
 __all__ = ["BOOKED", "DUPLICATE", "REJECTED", "AUTH_FAILED", "TRANSIENT", "OUTCOMES",
@@ -92,23 +93,6 @@ class BookingResult:
         return self.outcome in (REJECTED, AUTH_FAILED)
 
 
-class _Secret:
-    """Holds a secret so that repr(), str() and tracebacks with locals show '***'."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str):
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "'***'"
-
-    __str__ = __repr__
-
-
 class JNEClient:
     """Books pickups at one JNE account over one pooled HTTP session; thread-safe, no retries."""
 
@@ -121,7 +105,7 @@ class JNEClient:
             raise ValueError(f"timeout_s must be above zero, got {timeout_s!r}")
         self.url = url
         self.username = username
-        self._api_key = _Secret(api_key)
+        self._api_key = Secret(api_key)
         # Connecting is quick or hopeless; the read timeout is the one JNE's slow days need.
         self.timeout = (min(timeout_s, 5.0), timeout_s)
         self.session = session if session is not None else _new_session()

@@ -165,7 +165,7 @@ def _refusal(form: dict[str, str]) -> dict[str, Any] | None:
     return None
 
 
-def _drop_connection(stall_s: float) -> Response:
+def drop_connection(stall_s: float) -> Response:
     """Stall, then close the client's connection so that it gets no HTTP reply at all."""
     if stall_s > 0:
         time.sleep(stall_s)
@@ -197,7 +197,7 @@ def create_sandbox_app(accounts: dict[str, str] | None = None, **faults: Any) ->
         order_id = form.get("ORDER_ID", "")
         down, fail_502, latency_s = state.count(username, order_id)
         if down:
-            return _drop_connection(0)
+            return drop_connection(0)
         if fail_502:
             return Response(BAD_GATEWAY_PAGE, status=502, mimetype="text/html")
         if latency_s:
@@ -219,7 +219,7 @@ def create_sandbox_app(accounts: dict[str, str] | None = None, **faults: Any) ->
                 return jsonify(refusal)
         reply, stall_s = state.book(username, order_id, form)
         if stall_s is not None:
-            return _drop_connection(stall_s)
+            return drop_connection(stall_s)
         return jsonify(reply)
 
     @app.get("/_sandbox/bookings")

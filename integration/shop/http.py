@@ -25,8 +25,8 @@ from typing import TypeVar
 import requests
 from requests.adapters import HTTPAdapter
 
-from integration.jne.client import _Secret as Secret  # one '***'-repr holder for every secret
 from integration.logging_setup import install_redaction
+from integration.secret import Secret
 from integration.shop.errors import ShopRetryable, redact
 
 __all__ = ["READ_ATTEMPTS", "Secret", "Transport", "retry_after_seconds"]

@@ -17,11 +17,9 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from integration.jne.sandbox import Faults, _drop_connection
+from integration.jne.sandbox import Faults, drop_connection
 
 __all__ = ["FaultGate", "ShopFaults", "drop_connection", "register_control_routes"]
-
-drop_connection = _drop_connection
 
 
 @dataclass
