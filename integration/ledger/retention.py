@@ -202,14 +202,19 @@ def _due(cutoff: datetime) -> list[Any]:
 
 
 def _late_deliveries(cutoff: datetime) -> Any:
-    """Deliveries still holding personal data whose order was erased: old enough, or erased on request."""
+    """Deliveries still holding personal data, received before ``cutoff``, whose order was erased."""
     d, s = deliveries, shipments
     joined = d.join(s, sa.and_(s.c.store_id == d.c.store_id, s.c.order_ref == d.c.order_ref))
-    old = (sa.select(d.c.id).select_from(joined)
-           .where(d.c.personal_erased_at.is_(None), d.c.received_at <= cutoff, s.c.personal_erased_at.is_not(None)))
-    asked = (sa.select(d.c.id).select_from(joined)
-             .where(d.c.personal_erased_at.is_(None), s.c.erasure == ErasureReason.CUSTOMER_REQUEST.value))
-    return sa.union(old, asked)
+    return (sa.select(d.c.id).select_from(joined)
+            .where(d.c.personal_erased_at.is_(None), d.c.received_at <= cutoff, s.c.personal_erased_at.is_not(None)))
+
+
+def _late_for_customers() -> Any:
+    """Deliveries still holding personal data of orders whose customer asked for erasure (any age)."""
+    d, s = deliveries, shipments
+    joined = d.join(s, sa.and_(s.c.store_id == d.c.store_id, s.c.order_ref == d.c.order_ref))
+    return (sa.select(d.c.id).select_from(joined)
+            .where(d.c.personal_erased_at.is_(None), s.c.erasure == ErasureReason.CUSTOMER_REQUEST.value))
 
 
 def prune(engine: Engine, now: datetime, personal_days: float, *, dry_run: bool = False,
@@ -224,8 +229,8 @@ def prune(engine: Engine, now: datetime, personal_days: float, *, dry_run: bool 
         with reading(engine) as conn:
             report.due = conn.execute(sa.select(sa.func.count()).select_from(shipments)
                                       .where(*_due(cutoff))).scalar_one()
-            report.late_deliveries = conn.execute(sa.select(sa.func.count()).select_from(
-                _late_deliveries(cutoff).subquery())).scalar_one()
+            report.late_deliveries = sum(conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
+                                         for q in (_late_deliveries(cutoff), _late_for_customers()))
         return report
     while True:
         with erasing(engine) as conn:
@@ -237,15 +242,26 @@ def prune(engine: Engine, now: datetime, personal_days: float, *, dry_run: bool 
         if len(rows) < batch:
             break
     report.due = report.erased
+    late = _erase_late(engine, _late_deliveries(cutoff), now, batch) + erase_late_on_request(engine, now, batch)
+    report.late_deliveries += late
+    report.deliveries += late
+    return report
+
+
+def erase_late_on_request(engine: Engine, now: datetime, batch: int = BATCH) -> int:
+    """Erase deliveries that arrived after their customer's erasure request; how many (the worker: every minute)."""
+    return _erase_late(engine, _late_for_customers(), now, batch)
+
+
+def _erase_late(engine: Engine, query: Any, now: datetime, batch: int) -> int:
+    done = 0
     while True:
         with erasing(engine) as conn:
-            ids = [r.id for r in conn.execute(_late_deliveries(cutoff).limit(batch))]
+            ids = [r.id for r in conn.execute(query.limit(batch))]
             _erase_deliveries(conn, ids, now)
-        report.late_deliveries += len(ids)
-        report.deliveries += len(ids)
+        done += len(ids)
         if len(ids) < batch:
-            break
-    return report
+            return done
 
 
 def _erase_deliveries(conn: Connection, ids: Sequence[int], now: datetime) -> None:

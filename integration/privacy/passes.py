@@ -7,8 +7,8 @@ PostgreSQL VACUUM).
 
 The worker runs :class:`DailyPass` between its rounds: the retention pass once a day per process
 (the first soon after start), and every minute a look for privacy requests a web request left
-unfinished (a shop's erasure larger than its budget); both are one indexed query when nothing is
-due.
+unfinished (a shop's erasure larger than its budget) and for deliveries the shop sent again for an
+order its customer had erased; each is one or two indexed queries when nothing is due.
 """
 
 from __future__ import annotations
@@ -106,11 +106,16 @@ def fulfil(engine: Engine, request: PrivacyRequest, language: str, now: datetime
 
 
 def finish_pending(engine: Engine, language: str, now: datetime) -> int:
-    """Carry out every request a web request left unfinished; how many were finished."""
+    """Carry out every request a web request left unfinished; how many were finished.
+
+    Also erases deliveries that arrived after their customer's erasure (the shop sent the order again).
+    """
     finished = 0
     for request in retention.pending_requests(engine):
         _, done = fulfil(engine, request, language, now)
         finished += done
+    if retention.erase_late_on_request(engine, now):
+        retention.compact(engine, vacuum=False)
     return finished
 
 
@@ -133,11 +138,14 @@ class DailyPass:
         now_s = self.monotonic()
         if now_s >= self._next_requests:
             self._next_requests = now_s + REQUESTS_EVERY_S
-            self._guarded("privacy requests", lambda: finish_pending(self.engine, self.language, self.clock()),
-                          "_next_requests")
+            self._guarded("privacy requests", self.run_requests, "_next_requests")
         if now_s >= self._next_prune:
             self._next_prune = now_s + DAY_S
             self._guarded("retention pass", self.run_prune, "_next_prune")
+
+    def run_requests(self) -> int:
+        """Finish what privacy requests left undone now; how many requests were finished."""
+        return finish_pending(self.engine, self.language, self.clock())
 
     def run_prune(self) -> PruneResult:
         """One retention pass now, logged in one line (counts only)."""

@@ -10,7 +10,8 @@ precise positions, free-text notes, network addresses and browser details. It is
   lines, position and the special instruction (the order's note);
 - every free text kept about the order (the owner's error words, JNE's reasons and replies, stored
   headers): the values found above are searched for and replaced wherever they appear, in any
-  case, URL-encoded, and phones in their other spellings (0812..., 62812..., +62812...).
+  case, URL-encoded, and phones in their other spellings (0812..., 62812..., +62812...), as whole
+  words (a first name "Andi" is not cut out of "Bandung").
 
 What stays is what says what happened to the order: ids and numbers, ORDER_ID, cnote, status,
 amounts, dates, products, the shipping service, and the place as far as the tariff goes: city,
@@ -186,9 +187,12 @@ class Scrubber:
         kept = {k.strip().lower() for k in keep if isinstance(k, str)}
         forms = {form for v in values for form in _variants(v) if form.lower() not in kept}
         forms = {f for f in forms if len(f) >= MIN_VALUE_CHARS}
-        # Longest first, so a value holding another is replaced whole.
+        # Longest first, so a value holding another is replaced whole; whole words only, so a first
+        # name "Andi" does not take a bite out of "Bandung" (punctuation and "_" are boundaries).
         ordered = sorted(forms, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered)), re.IGNORECASE) if ordered else None
+        alternatives = "|".join(map(re.escape, ordered))
+        self._pattern = (re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
+                         if ordered else None)
 
     def __bool__(self) -> bool:
         return self._pattern is not None
