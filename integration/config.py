@@ -40,6 +40,7 @@ from integration import safe_yaml
 from integration.dashboard import settings as dashboard_settings
 from integration.errors import ConfigError
 from integration.ledger.engine import normalise_database_url
+from integration.privacy import settings as retention_settings
 from integration.problems import DEFAULT_LANGUAGE, LANGUAGES
 
 ENV_VAR = "JNE_INTEGRATION_CONFIG"
@@ -109,6 +110,7 @@ class Config:
     language: str = DEFAULT_LANGUAGE  # of owner-facing messages: en or id (render(problem, language))
     dashboard: dashboard_settings.DashboardSettings | None = None  # None: the dashboard is off
     metrics_token: str | None = field(default=None, repr=False)  # GET /metrics needs it as a bearer token
+    retention: retention_settings.RetentionSettings = retention_settings.RetentionSettings()
 
     @property
     def is_demo(self) -> bool:
@@ -239,6 +241,7 @@ _SCHEMA = {
         "poll_s": _number(min=0.01),
     }},
     "dashboard": dashboard_settings.SCHEMA,
+    "retention": retention_settings.SCHEMA,
 }
 
 
@@ -408,7 +411,8 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
     return Config(database_url=database_url, jne=jne, stores=stores,
                   path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker,
                   language=doc.get("language", DEFAULT_LANGUAGE), dashboard=dashboard,
-                  metrics_token=(doc.get("metrics") or {}).get("token"))
+                  metrics_token=(doc.get("metrics") or {}).get("token"),
+                  retention=retention_settings.from_document(doc.get("retention")))
 
 
 def resolve_sqlite_path(url: str, base: Path) -> str:

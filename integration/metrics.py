@@ -13,7 +13,8 @@ memory, so gunicorn's ``child_exit`` hook (``multiprocess.mark_process_dead``) i
 
 Label values are bounded: stores are the configured store ids or ``unknown``, topics a fixed set
 or ``other``, outcomes the values of ``DeliveryOutcome`` and ``BookingOutcome``
-(integration/vocabulary.py); nothing a request sends becomes a label as it is.
+(integration/vocabulary.py), erasure reasons those of ``ledger.retention.ErasureReason``; nothing a
+request sends becomes a label as it is.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ HTTP_REFUSALS = Counter(
     "Connections refused before a request reached the app (too slow, malformed, headers too large), by cause.",
     ["cause"])
 BOOKINGS = Counter("integration_bookings", "Booking attempts at JNE, by outcome.", ["outcome"])
+PERSONAL_ERASED = Counter(
+    "integration_personal_data_erased",
+    "Orders whose personal data was erased, by reason: retention, customer_request, shop_request.",
+    ["reason"])
 JNE_LATENCY = Histogram(
     "integration_jne_request_seconds", "Time of one JNE booking request, reply or failure included.",
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0))

@@ -46,6 +46,8 @@ from integration.booking import policy
 from integration.booking.gate import AccountGate, Admission
 from integration.config import Config, JNEAccount, Store
 from integration.jne.client import JNEClient
+from integration.privacy.logs import exc_info_for_log, reason_for_log
+from integration.privacy.passes import DailyPass
 from integration.problems import Problem, define, messages, render
 from integration.vocabulary import BookingOutcome, JNEOutcome, ShipmentStatus
 
@@ -103,6 +105,8 @@ class Worker:
         self.retry = policy.Retry(self.settings.max_attempts, self.settings.backoff_base_s,
                                   self.settings.backoff_max_s)
         self.language = getattr(config, "language", "en")
+        # Personal data past retention, and privacy requests a web request left unfinished.
+        self.privacy = DailyPass(engine, config.retention.personal_days, self.language, self.clock)
 
     # -- loops --------------------------------------------------------------------------------
 
@@ -120,6 +124,7 @@ class Worker:
         while not stop.is_set():
             try:
                 self._drain(None, stop)
+                self.privacy.tick()  # a clock comparison, unless its daily pass is due
                 failures = 0
             except SQLAlchemyError as exc:
                 # The database is away: keep the process, try again with a growing pause.
@@ -214,8 +219,8 @@ class Worker:
         try:
             return self._process_claim(c)
         except Exception as exc:  # noqa: BLE001 - a bug or an outage must not kill the worker
-            log.exception("store=%s order=%s: worker error %s; will retry", c.store_id, c.order_ref,
-                          type(exc).__name__)
+            log.error("store=%s order=%s: worker error %s; will retry", c.store_id, c.order_ref,
+                      type(exc).__name__, exc_info=exc_info_for_log(exc))
             now = self.clock()
             problem = Problem("worker", INTERNAL_ERROR, {"detail": type(exc).__name__})
             retry = ledger.Settlement(ShipmentStatus.QUEUED, errors=self._words([problem]),
@@ -241,7 +246,7 @@ class Worker:
         try:
             result = pipeline.prepare(store, c.topic, order, self.clock(), c.received_at)
         except Exception as exc:  # noqa: BLE001 - a mapping that crashes on odd data is the order's problem
-            log.exception("store=%s order=%s: mapping raised", c.store_id, c.order_ref)
+            log.error("store=%s order=%s: mapping raised", c.store_id, c.order_ref, exc_info=exc_info_for_log(exc))
             return self._attention(c, store, Problem("mapping", MAPPING_CRASHED,
                                                      {"detail": f"{type(exc).__name__}: {exc}"}))
         if not result.book:
@@ -347,9 +352,10 @@ class Worker:
                      c.store_id, c.order_ref)
             return BookingOutcome.REQUEUED
         metrics.BOOKINGS.labels(outcome=decision.label).inc()
-        # Codes and fields only, plus JNE's own reason: the owner's words may quote the customer's
-        # address or phone, which do not belong in logs.
-        detail = reason or decision.skip_reason or ", ".join(f"{p.key}:{p.code}" for p in decision.problems)
+        # Codes and field names only: the owner's words and JNE's own may quote the customer's
+        # name, address or phone, which do not belong in logs.
+        detail = (reason_for_log(reason) if reason else decision.skip_reason
+                  or ", ".join(f"{p.key}:{p.code}" for p in decision.problems))
         level = logging.INFO if decision.status is ShipmentStatus.SKIPPED else logging.WARNING
         log.log(level, "store=%s order=%s ORDER_ID=%s outcome=%s duration=%.3fs reason=%s",
                 c.store_id, c.order_ref, order_id or "-", decision.label, duration, detail)

@@ -125,16 +125,23 @@ def _shipments_table(rows: list[dict[str, Any]]) -> None:
 @click.option("--store", "store_id", default=None)
 @click.option("--status", "status_", default=None,
               type=click.Choice([s.value for s in ShipmentStatus]))
+@click.option("--customer", "customer", default=None,
+              help="A customer's data request: everything held for this customer id (the shop's).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def status(ctx: click.Context, config_path: str | None, store_id: str | None, status_: str | None,
-           as_json: bool) -> None:
+           customer: str | None, as_json: bool) -> None:
     """List shipments and what happened to them."""
     from integration import ledger
 
     config = load_config_or_exit(ctx, config_path)
     engine = ledger.make_engine(config.database_url)
     ledger.ensure_schema(engine)
+    if customer is not None:
+        from integration.cli.privacy import print_customer_data
+
+        print_customer_data(ledger.retention.customer_data(engine, customer.strip(), store_id), as_json)
+        return
     rows = ledger.list_shipments(engine, store=store_id, status=status_)
     if as_json:
         # the contract's keys, then what a person also asks: why skipped, the shop's own number

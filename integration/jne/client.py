@@ -24,6 +24,7 @@ from requests.adapters import HTTPAdapter
 
 from integration.jne.fields import CREDENTIAL_FIELDS
 from integration.jne.schema import as_form
+from integration.privacy.logs import reason_for_log
 from integration.secret import Secret
 from integration.vocabulary import JNEOutcome
 
@@ -152,7 +153,7 @@ class JNEClient:
         level = logging.INFO if result.done else logging.WARNING
         log.log(level, "JNE booking ORDER_ID=%s outcome=%s cnote=%s http_status=%s duration=%.3fs%s",
                 order_id, result.outcome, result.cnote, result.http_status, duration,
-                "" if result.done else f" reason={result.reason}")
+                "" if result.done else f" reason={reason_for_log(result.reason)}")
         return result
 
     def _mask(self, text: str) -> str:

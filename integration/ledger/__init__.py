@@ -13,10 +13,12 @@ turns on a lock file (:mod:`integration.ledger.engine`); on PostgreSQL workers c
 
 The modules, by concern: ``tables`` (the schema), ``engine`` (engines, SQLite's write turns,
 upgrades, pings), ``inbox`` (deliveries in), ``queue`` (claims, attempts, results), ``queries``
-(what the CLI and pages read), ``replay`` (queue again after a fix). The ledger knows nothing of
+(what the CLI and pages read), ``replay`` (queue again after a fix), ``retention`` (personal data
+erased after retention or on request). The ledger knows nothing of
 the configuration: callers pass it plain values.
 """
 
+from integration.ledger import retention
 from integration.ledger.engine import (
     current_revision,
     ensure_schema,
@@ -46,13 +48,20 @@ from integration.ledger.queue import (
     release,
 )
 from integration.ledger.replay import ReplayError, replay, replay_status
-from integration.ledger.tables import account_blocks, attempts_log, deliveries, metadata, shipments
+from integration.ledger.tables import (
+    account_blocks,
+    attempts_log,
+    deliveries,
+    metadata,
+    privacy_requests,
+    shipments,
+)
 
 __all__ = [
     "AccountBlocked", "Attempt", "AttemptResult", "Claim", "Delivery", "LeaseLost", "ReplayError",
     "Settlement", "account_blocks", "attempts", "attempts_log", "begin_attempt", "blocked_accounts",
     "claim", "current_revision", "deliveries", "end_attempt", "ensure_schema", "extend_lease",
     "find_shipment", "finish", "head_revision", "ingest", "ingest_in", "list_shipments", "make_engine",
-    "metadata", "normalise_database_url", "ping", "queue_depth", "record_booked", "release", "replay",
-    "replay_status", "shipments", "upgrade", "utcnow",
+    "metadata", "normalise_database_url", "ping", "privacy_requests", "queue_depth", "record_booked",
+    "release", "replay", "replay_status", "retention", "shipments", "upgrade", "utcnow",
 ]

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from integration.ledger.engine import once_more_if_dropped, sql_literal, utcnow, writing
+from integration.ledger.retention import takes_new_snapshots
 from integration.ledger.tables import deliveries, shipments
 from integration.vocabulary import REQUEUED_BY_NEW_SNAPSHOT, IngestOutcome, ShipmentStatus
 
@@ -34,6 +35,7 @@ class Delivery:
     headers: dict[str, str]
     body: bytes
     received_at: datetime
+    customer_ref: str | None = None  # the shop's customer id (for privacy requests); None for guests
 
 
 # -- ingest -------------------------------------------------------------------------------------
@@ -86,6 +88,7 @@ def _build_ingest_sql(dialect: str) -> _IngestSQL:
             "order_updated_at": param("order_updated_at", s.c.order_updated_at, cast),
             "snapshot_version": sa.literal_column("1"),
             "order_number": param("order_number", s.c.order_number, cast),
+            "customer_ref": param("customer_ref", s.c.customer_ref, cast),
             "attempts": sa.literal_column("0"),
             "budget_used": sa.literal_column("0"),
             "next_attempt_at": param("now", s.c.next_attempt_at, cast),
@@ -117,11 +120,16 @@ def _build_ingest_sql(dialect: str) -> _IngestSQL:
                 "problems": sa.case((requeue, new.problems), else_=s.c.problems),
                 "skip_reason": sa.case((requeue, None), else_=s.c.skip_reason),
                 "updated_at": new.updated_at,
+                # The new snapshot holds personal data again (only retention-erased rows get here).
+                "customer_ref": sa.func.coalesce(new.customer_ref, s.c.customer_ref),
+                "personal_erased_at": None,
+                "erasure": None,
             },
             # Newest updated_at wins (ties too: a later delivery of the same second is the later
             # state); when either side has no updated_at the later delivery wins.
             where=sa.and_(
                 s.c.status != ShipmentStatus.BOOKED.value,
+                takes_new_snapshots(),  # erased at the customer's or shop's request: never again
                 sa.or_(new.order_updated_at.is_(None), s.c.order_updated_at.is_(None),
                        new.order_updated_at >= s.c.order_updated_at),
             ),
@@ -148,6 +156,7 @@ def _ingest_params(d: Delivery) -> dict[str, Any]:
     return {"store_id": d.store_id, "platform": d.platform, "topic": d.topic, "event_id": d.event_id,
             "order_ref": d.order_ref, "order_number": d.order_number,
             "order_updated_at": d.order_updated_at, "received_at": d.received_at,
+            "customer_ref": d.customer_ref,
             "headers": dict(d.headers), "body": bytes(d.body), "now": utcnow()}
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from integration.errors import IntegrationError
 from integration.ledger.engine import utcnow, writing
 from integration.ledger.queries import find_row, shipment_dict
+from integration.ledger.retention import erased_note
 from integration.ledger.tables import account_blocks, shipments
 from integration.vocabulary import REPLAYABLE, ShipmentStatus
 
@@ -56,6 +57,9 @@ def replay(engine: Engine, store: str, order: str) -> dict[str, Any]:
         if row.status == ShipmentStatus.BOOKED:
             raise ReplayError(f"order {order!r} of store {store!r} is already booked at JNE "
                               f"(cnote {row.cnote}); replaying it would book a second pickup")
+        erased = erased_note(row)
+        if erased is not None:
+            raise ReplayError(f"order {order!r} of store {store!r} cannot be replayed: {erased}")
         requeued: set[int] = set()
         if row.account_key is not None and (row.status == ShipmentStatus.BLOCKED or conn.execute(
                 sa.select(account_blocks.c.account_key)
@@ -82,6 +86,7 @@ def replay_status(engine: Engine, status: str, store: str | None = None) -> int:
     now = utcnow()
     s = shipments
     cond = [s.c.status == status] + ([s.c.store_id == store] if store is not None else [])
+    cond.append(s.c.personal_erased_at.is_(None))  # an erased order has nothing left to book with
     with writing(engine) as conn:
         if status == ShipmentStatus.BLOCKED:
             keys = conn.execute(sa.select(s.c.account_key).where(*cond).distinct()).scalars().all()

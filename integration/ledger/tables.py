@@ -48,7 +48,15 @@ deliveries = sa.Table(
     sa.Column("received_at", UTCDateTime(), nullable=False),
     sa.Column("headers", sa.JSON(), nullable=False),
     sa.Column("body", sa.LargeBinary(), nullable=False),
+    sa.Column("personal_erased_at", UTCDateTime()),             # body and headers rewritten without it
     sa.UniqueConstraint("store_id", "event_id", name="uq_deliveries_store_event"),
+    # Only deliveries still holding personal data: an order's erasure and the daily pass find theirs.
+    sa.Index("ix_deliveries_unerased_order", "store_id", "order_ref",
+             postgresql_where=sa.text("personal_erased_at IS NULL"),
+             sqlite_where=sa.text("personal_erased_at IS NULL")),
+    sa.Index("ix_deliveries_unerased_received", "received_at",
+             postgresql_where=sa.text("personal_erased_at IS NULL"),
+             sqlite_where=sa.text("personal_erased_at IS NULL")),
 )
 
 shipments = sa.Table(
@@ -78,6 +86,9 @@ shipments = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("booked_at", UTCDateTime()),
+    sa.Column("customer_ref", sa.String(64)),                   # the shop's customer id, for requests
+    sa.Column("personal_erased_at", UTCDateTime()),             # see integration/ledger/retention.py
+    sa.Column("erasure", sa.String(32)),                        # why: retention, customer or shop request
     sa.UniqueConstraint("store_id", "order_ref", name="uq_shipments_store_order"),
     # Claiming the next due row must stay O(log n) with a million booked rows: a partial index
     # holds only queued rows; the composite one serves status counts and other dialects.
@@ -92,6 +103,15 @@ shipments = sa.Table(
     sa.Index("ix_shipments_status_updated", "status", "updated_at", "id", postgresql_include=["store_id"]),
     sa.Index("ix_shipments_store_updated", "store_id", "updated_at", "id"),
     sa.Index("ix_shipments_cnote", "cnote"),
+    # Retention: the daily pass reads only rows not yet erased, oldest first; a customer's request
+    # finds their orders; deliveries arriving for an order its customer had erased are found daily.
+    sa.Index("ix_shipments_personal_due", "updated_at",
+             postgresql_where=sa.text("personal_erased_at IS NULL"),
+             sqlite_where=sa.text("personal_erased_at IS NULL")),
+    sa.Index("ix_shipments_store_customer", "store_id", "customer_ref"),
+    sa.Index("ix_shipments_erased_on_request", "store_id", "order_ref",
+             postgresql_where=sa.text("erasure = 'customer_request'"),
+             sqlite_where=sa.text("erasure = 'customer_request'")),
 )
 
 attempts_log = sa.Table(
@@ -110,6 +130,25 @@ attempts_log = sa.Table(
     sa.Column("reply", sa.Text()),
     sa.Column("worker_id", sa.String(128)),
     sa.Index("ix_attempts_shipment_order", "shipment_id", "jne_order_id"),
+)
+
+# Shopify's compliance requests, kept by customer id and time only (never the e-mail or phone they
+# carry): ``orders`` is the order ids the request names, ``erased`` how many orders it erased.
+privacy_requests = sa.Table(
+    "privacy_requests", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("store_id", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("event_id", sa.String(255), nullable=False),
+    sa.Column("customer_ref", sa.String(64)),
+    sa.Column("orders", sa.JSON(), nullable=False),
+    sa.Column("received_at", UTCDateTime(), nullable=False),
+    sa.Column("done_at", UTCDateTime()),
+    sa.Column("erased", sa.Integer(), nullable=False),
+    sa.UniqueConstraint("store_id", "event_id", name="uq_privacy_requests_store_event"),
+    sa.Index("ix_privacy_requests_customer", "store_id", "customer_ref"),
+    sa.Index("ix_privacy_requests_pending", "received_at",
+             postgresql_where=sa.text("done_at IS NULL"), sqlite_where=sa.text("done_at IS NULL")),
 )
 
 account_blocks = sa.Table(

@@ -25,6 +25,7 @@ from integration.mapping.language.transforms import Reject, Step, run_memoized, 
 from integration.mapping.language.values import is_blank, shown, text_of
 from integration.mapping.rules.base import ConfiguredRule
 from integration.mapping.rules.trigger import Decision, Trigger, decide
+from integration.privacy.logs import exc_info_for_log
 from integration.problems import DEFAULT_LANGUAGE, Origin, Problem, define, messages, render
 
 log = logging.getLogger(__name__)
@@ -154,7 +155,7 @@ class Mapping:
         try:
             return self._apply(order, store, event, now)
         except Exception as exc:  # the last line of defence: a bug must not kill the worker
-            log.exception("mapping %s failed on an order", self.path)
+            log.error("mapping %s failed on an order", self.path, exc_info=exc_info_for_log(exc))
             # Not "skipped": an order nobody looked at must not vanish among skipped ones. The
             # problem keeps it from being booked and in front of a person.
             return MappingResult(True, None, {}, [Problem("mapping", INTERNAL_ERROR, {

@@ -12,7 +12,8 @@ The order of checks is the security argument, so it is fixed here:
    store, hence no key, for an unknown or empty shop, so a missing secret can never accept all.
 4. HMAC-SHA256 over the raw bytes, compared with ``hmac.compare_digest`` -> 401. Nothing before
    this point parses the body.
-5. Topic: signed but not an order topic -> 200 ``ignored``, not stored.
+5. Topic: a privacy topic (Shopify's compliance webhooks) goes to its handler
+   (``webhooks/compliance.py``); signed but not an order topic -> 200 ``ignored``, not stored.
 6. JSON: one ``json.loads`` on the bytes. Not JSON, not an object, or an object without an order
    id -> 400. A genuine order always has an id, so only a broken sender gets here; answering 200
    would claim we took a delivery we did not store (the contract's 200s are accepted, repeat and
@@ -33,9 +34,10 @@ import html
 import json
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from flask import Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -57,6 +59,13 @@ MAX_HEADER_VALUE = 512
 _DRAIN_LIMIT = 16 * 1024 * 1024  # read and drop at most this much of a refused body (see _drain)
 
 
+class ComplianceTopic(Protocol):
+    """Handles one privacy topic's signed delivery (see integration/webhooks/compliance.py)."""
+
+    def receive(self, intake: Intake, store: Store, topic: str, body: bytes, event_id: str) -> Answer:
+        """Record and carry out the request; the answer to give."""
+
+
 @dataclass(frozen=True)
 class Platform:
     """Everything that differs between platforms' webhooks, as data."""
@@ -73,6 +82,9 @@ class Platform:
     naive_times_are_utc: bool = False  # WooCommerce *_gmt times carry no offset but are UTC
     ping: re.Pattern[bytes] | None = None  # an unsigned body that only tests the endpoint
     secret_may_be_html_escaped: bool = False  # WooCommerce signs with the entity-decoded secret
+    customer_id_path: tuple[str, ...] = ()  # where the order names its customer's id
+    # privacy topics (Shopify's compliance webhooks): signed and checked like orders, then handled here
+    compliance_topics: Mapping[str, ComplianceTopic] = field(default_factory=dict, hash=False, compare=False)
 
     def keys(self, store: Store) -> tuple[bytes, ...]:
         """The HMAC keys a delivery of ``store`` may be signed with."""
@@ -116,8 +128,8 @@ def receive(platform: Platform) -> Response:
         answer = Answer(413, DeliveryOutcome.TOO_LARGE, {"error": "body too large"})
     except ClientDisconnected:  # shorter than its Content-Length, or broken chunked encoding
         answer = Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": "body incomplete"})
-    DELIVERIES.labels(store=store.id if store else UNKNOWN_STORE,
-                      topic=topic if topic in platform.order_topics else OTHER_TOPIC,
+    known = topic in platform.order_topics or topic in platform.compliance_topics
+    DELIVERIES.labels(store=store.id if store else UNKNOWN_STORE, topic=topic if known else OTHER_TOPIC,
                       outcome=answer.outcome).inc()
     response = jsonify(answer.body)
     response.status_code = answer.status
@@ -157,6 +169,9 @@ def _process(platform: Platform, intake: Intake, topic: str) -> tuple[Answer, St
 
     if not topic.strip():  # every platform names its topic; without one we cannot tell what this is
         return Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": f"missing {platform.topic_header}"}), store
+    compliance = platform.compliance_topics.get(topic)
+    if compliance is not None:  # a privacy request, not an order: kept by customer id and time only
+        return compliance.receive(intake, store, topic, body, _event_id(platform, headers, "-", topic, body)), store
     if topic not in platform.order_topics:
         return Answer(200, DeliveryOutcome.IGNORED_TOPIC, {"status": "ignored", "reason": "not an order topic"}), store
 
@@ -176,7 +191,8 @@ def _process(platform: Platform, intake: Intake, topic: str) -> tuple[Answer, St
         store_id=store.id, platform=platform.name, topic=topic, event_id=event_id,
         order_ref=order_ref, order_number=_text(order.get(platform.number_field), MAX_ORDER_REF),
         order_updated_at=_time(order.get(platform.updated_at_field), platform.naive_times_are_utc),
-        headers=_kept_headers(platform, headers), body=body, received_at=datetime.now(UTC))
+        headers=_kept_headers(platform, headers), body=body, received_at=datetime.now(UTC),
+        customer_ref=_customer_ref(order, platform.customer_id_path))
     try:
         outcome = ledger.ingest(intake.engine, delivery)
     except SQLAlchemyError as exc:
@@ -237,6 +253,15 @@ def _order_ref(value: Any) -> str | None:
     else:
         return None
     return text if text and len(text) <= MAX_ORDER_REF else None
+
+
+def _customer_ref(order: dict[str, Any], path: tuple[str, ...]) -> str | None:
+    """The order's customer id at ``path`` as text; None for a guest (absent, null or WooCommerce's 0)."""
+    value: Any = order
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    ref = _order_ref(value) if path else None
+    return None if ref in (None, "0") else ref
 
 
 def _text(value: Any, limit: int | None) -> str | None:

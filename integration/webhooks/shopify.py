@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Flask, Response
 
+from integration.webhooks import compliance
 from integration.webhooks.intake import Platform, receive
 
 SHOPIFY = Platform(
@@ -21,6 +22,10 @@ SHOPIFY = Platform(
                             "orders/fulfilled", "orders/partially_fulfilled"}),
     number_field="name",            # "#1042", what the shop and its customer see
     updated_at_field="updated_at",  # ISO 8601 with offset
+    customer_id_path=("customer", "id"),
+    # The mandatory privacy topics every Shopify app receives (integration/webhooks/compliance.py).
+    compliance_topics={"customers/redact": compliance.CUSTOMERS_REDACT, "shop/redact": compliance.SHOP_REDACT,
+                       "customers/data_request": compliance.CUSTOMERS_DATA_REQUEST},
 )
 
 bp = Blueprint("shopify", __name__)

@@ -24,6 +24,7 @@ WOOCOMMERCE = Platform(
     naive_times_are_utc=True,
     ping=re.compile(rb"webhook_id=\d{1,20}"),  # sent unsigned when a webhook is created or activated
     secret_may_be_html_escaped=True,
+    customer_id_path=("customer_id",),  # 0 for a guest
 )
 
 bp = Blueprint("woocommerce", __name__)
