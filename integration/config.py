@@ -431,9 +431,35 @@ def _account(block: dict[str, Any]) -> JNEAccount:
 
 
 def _load_mapping(path: Path, tables: dict[str, str]) -> Any:
+    """The store's mapping, followed: a running service picks up edits of its files (LiveMapping)."""
     from integration.mapping import load_mapping
+    from integration.mapping.files.live import LiveMapping
 
-    return load_mapping(path, tables=tables or None)
+    keys = store_fact_keys()
+    return LiveMapping.load(lambda fingerprint: load_mapping(path, tables=tables or None, fingerprint=fingerprint,
+                                                             store_keys=keys))
+
+
+_NOT_FACTS = ("webhook_secret", "jne", "lookups")  # kept out of store.* (secrets, or not facts)
+
+
+def store_fact_keys() -> dict[str, Any]:
+    """The keys a mapping may read under ``store.`` (the store block's schema, without secrets)."""
+    from integration.mapping.files.store_facts import ANY_KEYS
+
+    def keys_of(schema: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, rule in schema.items():
+            sub = rule.get("schema")
+            if rule.get("type") == "dict":
+                out[key] = keys_of(sub) if isinstance(sub, dict) else ANY_KEYS
+            else:
+                out[key] = None
+        return out
+
+    found = keys_of({k: v for k, v in _STORE_SCHEMA.items() if k not in _NOT_FACTS})
+    found["id"] = None  # added by the loader: the store's id
+    return found
 
 
 def defaults_dir() -> Path:

@@ -78,6 +78,7 @@ shipments = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("booked_at", UTCDateTime()),
+    sa.Column("mapping_version", sa.String(16)),                # the mapping files last tried (short hash)
     sa.UniqueConstraint("store_id", "order_ref", name="uq_shipments_store_order"),
     # Claiming the next due row must stay O(log n) with a million booked rows: a partial index
     # holds only queued rows; the composite one serves status counts and other dialects.
