@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -124,3 +124,21 @@ class LiveMapping:
 def follow(mapping: Any) -> LiveMapping | None:
     """``mapping`` when it follows its files (a LiveMapping), else None."""
     return mapping if isinstance(mapping, LiveMapping) else None
+
+
+def refused_edits(stores: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Per store whose mapping files were edited into a state that does not load: the version in use.
+
+    Only counts and versions: ``/healthz`` answers anyone, and the problems quote the files (they
+    are in the log and in ``status``/``check``).
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for store in stores:
+        live = follow(getattr(store, "mapping", None))
+        if live is None:
+            continue
+        version = live.version  # checks the files when a check is due
+        if live.refused:
+            found[store.id] = {"version": version, "edit_refused": len(live.refused),
+                               "fix": "jne-integration check lists the problems"}
+    return found
