@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -27,6 +28,20 @@ def check(ctx: click.Context, config_path: str | None) -> None:
         version = getattr(store.mapping, "version", "") or "-"
         click.echo(f"  store {escape(store.id)}: {store.platform} {escape(store.shop)}, mapping "
                    f"{escape(store.mapping_path)}: ok (version {version})")
+    _note_sandbox_credentials(config)
+
+
+def _note_sandbox_credentials(config: Any) -> None:
+    """Say so when an account books at the embedded sandbox with credentials it will refuse."""
+    from integration.config import EMBEDDED_SANDBOX
+    from integration.jne.sandbox import DEFAULT_ACCOUNTS
+
+    for account in config.accounts().values():
+        if account.url == EMBEDDED_SANDBOX and DEFAULT_ACCOUNTS.get(account.username) != account.api_key:
+            users = ", ".join(DEFAULT_ACCOUNTS)
+            click.echo(f"note: JNE account {escape(account.username)} books at the embedded sandbox, which accepts "
+                       f"only the test account of JNE's document (username {users}, api_key as in README.md, "
+                       "\"Try your own store before going live\"); its orders would be blocked")
 
 
 def _parse_now(value: str | None, tz: str) -> datetime:
