@@ -48,7 +48,9 @@ def load_mapping(path: str | os.PathLike[str], tables: dict[str, str | os.PathLi
         raise
     except Exception as exc:  # a checker bug must still reach the owner as a message, not a traceback
         log.exception("checking mapping %s failed", path)
-        raise ConfigError(f"{path}: the mapping could not be checked ({type(exc).__name__}: {exc})") from None
+        # Python's words stay in the log (with the traceback); the owner gets what to do.
+        raise ConfigError(f"{path}: the mapping could not be checked because of an internal error (the log has "
+                          "the details); please report it with the mapping file") from None
 
 
 class _Loader:
