@@ -47,7 +47,11 @@ FORMS = {
     "order_prefix": "0 to 12 capital letters and digits (A-Z, 0-9), e.g. ALI; it starts every JNE ORDER_ID",
     "default_service": "a JNE service code in capitals, e.g. REG or YES",
     "zip": 'a postal code of 5 digits in quotes, e.g. "36124"',
+    "password_hash": "a password hash as `jne-integration dashboard hash-password` prints it (scrypt:... or pbkdf2:...)",
 }
+# Keys whose values are never echoed in a message (a password pasted where its hash belongs, too).
+SECRET_KEYS = frozenset({"webhook_secret", "api_key", "secret_key", "password_hash", "token", "access_token",
+                         "client_secret", "consumer_key", "consumer_secret", "password"})
 STORE_ID_FORM = "lower-case letters, digits, - and _ (e.g. toko-ali), at most 63 characters"
 TYPE_WORDS = {"string": "text", "dict": "a block of key: value lines", "list": "a list, e.g. [mon, tue]",
               "number": "a number", "integer": "a whole number", "boolean": "true or false"}
@@ -144,13 +148,19 @@ def yaml_changes(located: Located, document: Any, schema: dict[str, Any]) -> lis
         value = _value_at(document, path)
         rule = rule_at(schema, path)
         key = next((p for p in reversed(path) if isinstance(p, str)), "")
+        if key in SECRET_KEYS:
+            if _is_text(rule):
+                found.append((path, f"write it in quotes: {key}: \"...\" (unquoted, YAML reads this value as "
+                                    f"{'true/false' if tag == _BOOL else 'a number'} and changes it)"))
+            continue
         bare = text.lstrip("+-").replace("_", "")
         base_60 = ":" in text and tag in (_INT, _FLOAT)
         other_base = tag == _INT and len(bare) > 1 and bare[0] == "0"  # 012 octal, 0x1F hex, 0b1 binary
         if _is_text(rule):
             if key in _TIME_KEYS:
+                what = "a date" if tag == _TIMESTAMP else f"the number {_shown(value)}"
                 found.append((path, f'write times in quotes: {key}: "{text}" (unquoted, YAML reads {text} '
-                                    f"as the number {_shown(value)})"))
+                                    f"as {what})"))
             elif other_base:
                 found.append((path, f'write it in quotes: {key}: "{text}" (unquoted, YAML reads {text} as the '
                                     f"{'octal ' if bare[1:2].isdigit() else ''}number {_shown(value)})"))
@@ -218,8 +228,13 @@ def _message(error: Any, schema: dict[str, Any]) -> str | None:
     path = tuple(error.document_path)
     key = path[-1] if path else ""
     rule, constraint, value = error.rule, error.constraint, error.value
+    if key in SECRET_KEYS and rule in ("allowed", "regex", "min", "max", "type"):
+        return _secret_message(rule, constraint, key)
     if "keysrules" in error.schema_path:
-        return f"{key!r} cannot be a store id: write {STORE_ID_FORM}"
+        if path[:1] == ("stores",):
+            return f"{key!r} cannot be a store id: write {STORE_ID_FORM}"
+        pattern = f" (it must match {constraint})" if rule == "regex" else ""
+        return f"{key!r} is not accepted as a name here{pattern}"
     if error.code == 0x03:  # unknown field
         known = _known_keys(schema, tuple(error.schema_path))
         listed = f" (known: {', '.join(known)})" if known else ""
@@ -252,10 +267,23 @@ def _message(error: Any, schema: dict[str, Any]) -> str | None:
     if rule == "maxlength":
         return f"is {len(value)} characters long; at most {constraint} are accepted"
     if rule == "minlength":
+        if isinstance(value, str):
+            return f"is {len(value)} characters long; at least {constraint} are needed"
         return f"needs at least {constraint} entries"
     if error.info and isinstance(error.info[0], str):  # our own check_with messages
         return error.info[0]
     return f"is not accepted ({rule})"
+
+
+def _secret_message(rule: str, constraint: Any, key: str) -> str:
+    """A message about a secret's value that does not repeat the value."""
+    if rule == "regex":
+        form = FORMS.get(key)
+        return f"the value is not {form}" if form else f"the value does not have the expected form ({constraint})"
+    if rule == "type":
+        wanted = " or ".join(TYPE_WORDS.get(t, t) for t in (constraint if isinstance(constraint, list) else [constraint]))
+        return f"must be {wanted}"
+    return f"the value is not accepted ({rule} {constraint})"
 
 
 def _kind(value: Any) -> str:

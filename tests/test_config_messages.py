@@ -199,3 +199,11 @@ def test_numbers_with_a_leading_zero_in_number_settings_are_named(tmp_path):
     [problem] = problems(shop(tmp_path, text))
     assert problem.endswith("worker.concurrency: 010 is read by YAML as an octal number, 8; write the number "
                             "plainly (no leading zero, no colon)")
+
+
+def test_a_secret_yaml_would_change_is_named_without_repeating_it(tmp_path):
+    text = GOOD.replace("api_key: ${JNE_API_KEY}", "api_key: 0123456712345670")
+    [problem] = problems(shop(tmp_path, text))
+    assert problem.endswith('jne.api_key: write it in quotes: api_key: "..." (unquoted, YAML reads this value as a '
+                            "number and changes it)")
+    assert "0123456712345670" not in problem and str(0o123456712345670) not in problem

@@ -46,7 +46,7 @@ def load_mapping(path: str | os.PathLike[str], tables: dict[str, str | os.PathLi
         return _Loader(Path(path), dict(tables or {}), fingerprint or Fingerprint(), store_keys).load()
     except ConfigError:
         raise
-    except Exception as exc:  # a checker bug must still reach the owner as a message, not a traceback
+    except Exception:  # a checker bug must still reach the owner as a message, not a traceback
         log.exception("checking mapping %s failed", path)
         # Python's words stay in the log (with the traceback); the owner gets what to do.
         raise ConfigError(f"{path}: the mapping could not be checked because of an internal error (the log has "
