@@ -18,6 +18,7 @@ from werkzeug.exceptions import HTTPException
 from integration import dashboard, ledger, metrics, webhooks
 from integration.config import Config, load_config
 from integration.logging_setup import default_logging, install_redaction
+from integration.mapping.files.live import refused_edits
 from integration.state import AppState, current_state
 from integration.webhooks.intake import Intake
 
@@ -107,9 +108,10 @@ def healthz() -> tuple[Response, int]:
         up = state.schema.ready and ledger.ping(state.engine)
     except SQLAlchemyError:
         up = False
+    edits = refused_edits(state.config.stores.values())  # a mapping edit that did not load: say so
     if up:
-        return jsonify(status="ok"), 200
-    return jsonify(status="unavailable"), 503
+        return jsonify(status="ok", **({"mappings": edits} if edits else {})), 200
+    return jsonify(status="unavailable", **({"mappings": edits} if edits else {})), 503
 
 
 def _http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -23,6 +23,7 @@ are loaded (and checked) here too, so a broken file fails at start, not on the f
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -36,7 +37,7 @@ import cerberus
 import yaml
 from sqlalchemy.engine import url as sa_url
 
-from integration import safe_yaml
+from integration import config_messages, safe_yaml
 from integration.dashboard import settings as dashboard_settings
 from integration.errors import ConfigError
 from integration.ledger.engine import normalise_database_url
@@ -51,6 +52,7 @@ DEMO_USERNAME = "TESTAPI"
 DEMO_API_KEY = "25c898a9faea1a100859ecd9ef674548"  # the test key published in JNE's own document
 
 MIN_SECRET_LENGTH = 16
+KeyPath = tuple[Any, ...]
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -111,6 +113,8 @@ class Config:
     dashboard: dashboard_settings.DashboardSettings | None = None  # None: the dashboard is off
     metrics_token: str | None = field(default=None, repr=False)  # GET /metrics needs it as a bearer token
     retention: retention_settings.RetentionSettings = retention_settings.RetentionSettings()
+    # load_config(lenient_mappings=True) only: stores whose mapping files do not load now, and why
+    mapping_problems: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def is_demo(self) -> bool:
@@ -278,27 +282,13 @@ class _ConfigValidator(cerberus.Validator):
             self._error(field, f"unknown time zone {value!r} (e.g. Asia/Jakarta, Asia/Makassar, Asia/Jayapura)")
 
 
-def _flatten(errors: Any, prefix: str = "") -> list[str]:
-    """Turn Cerberus' nested error tree into 'a.b.c: message' lines."""
-    out: list[str] = []
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            out += _flatten(value, f"{prefix}.{key}" if prefix else str(key))
-    elif isinstance(errors, list):
-        for item in errors:
-            out += _flatten(item, prefix)
-    else:
-        out.append(f"{prefix}: {errors}")
-    return out
-
-
-def _substitute(value: Any, path: str, env: AbcMapping[str, str], unset: dict[str, str],
-                bad: dict[str, str] | None = None) -> Any:
+def _substitute(value: Any, path: KeyPath, env: AbcMapping[str, str], unset: dict[KeyPath, str],
+                bad: dict[KeyPath, str] | None = None) -> Any:
     bad = {} if bad is None else bad
     if isinstance(value, dict):
-        return {k: _substitute(v, f"{path}.{k}" if path else str(k), env, unset, bad) for k, v in value.items()}
+        return {k: _substitute(v, (*path, k), env, unset, bad) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, f"{path}[{i}]", env, unset, bad) for i, v in enumerate(value)]
+        return [_substitute(v, (*path, i), env, unset, bad) for i, v in enumerate(value)]
     if not isinstance(value, str) or "${" not in value:
         return value
     # Judge the text as written, before any environment value is put in (a secret may hold "${").
@@ -334,74 +324,121 @@ def find_config_path(explicit: str | os.PathLike[str] | None = None,
 
 
 def load_config(path: str | os.PathLike[str] | None = None,
-                env: AbcMapping[str, str] | None = None) -> Config:
-    """Load, substitute, check and build the configuration; raise ConfigError listing every problem."""
+                env: AbcMapping[str, str] | None = None, *, lenient_mappings: bool = False) -> Config:
+    """Load, substitute, check and build the configuration; raise ConfigError listing every problem.
+
+    ``lenient_mappings``: a store whose mapping files do not load is kept with ``mapping=None`` and
+    its problems in ``Config.mapping_problems`` (for ``status``, which must work while an owner is
+    in the middle of an edit); every other problem still raises.
+    """
     env = os.environ if env is None else env
     found = find_config_path(path, env)
     if found is None:
-        return _build(demo_document(env), base=defaults_dir(), path=None, env=env)
+        return _build(demo_document(env), base=defaults_dir(), path=None, env=env,
+                      lenient_mappings=lenient_mappings)
     if not found.is_file():
         raise ConfigError(f"configuration file {found} does not exist")
+    shown = str(found)
     try:
-        raw = safe_yaml.load_file(found)  # size, depth, aliases and keys within budget; ConfigError
+        # size, depth, aliases and keys within budget; the node keeps every key's line
+        node, raw = safe_yaml.parse(safe_yaml.read_capped(found), found.name)
+    except safe_yaml.FileTooLarge as exc:
+        raise ConfigError(f"{shown}:1: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{found}: not valid YAML: {exc}") from None
+        raise ConfigError(safe_yaml.describe(exc, shown)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{found}: cannot read: {exc}") from None
+        raise ConfigError(f"{shown}: cannot read: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{found}: the top level must be a mapping of keys (database_url, jne, stores)")
-    return _build(raw, base=found.resolve().parent, path=found, env=env)
+    return _build(raw, base=found.resolve().parent, path=found, env=env, located=config_messages.locate(node),
+                  lenient_mappings=lenient_mappings)
 
 
-def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[str, str]) -> Config:
+def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[str, str],
+           located: config_messages.Located | None = None, lenient_mappings: bool = False) -> Config:
+    """Check everything in one pass (schema, YAML's conversions, files, mappings), then build."""
     where = str(path) if path else "built-in demo configuration"
-    unset: dict[str, str] = {}
-    bad: dict[str, str] = {}
-    doc = _substitute(raw, "", env, unset, bad)
+    located = located or config_messages.Located()
+    unset: dict[KeyPath, str] = {}
+    bad: dict[KeyPath, str] = {}
+    doc = _substitute(raw, (), env, unset, bad)
+    issues: list[tuple[KeyPath, str]] = list(bad.items())
+    quoted = config_messages.yaml_changes(located, raw, _SCHEMA)
+    issues += quoted
     validator = _ConfigValidator(_SCHEMA)
-    problems: list[str] = [f"{where}: {key}: {why}" for key, why in bad.items()]
-    if not validator.validate(doc) or problems:
-        for line in _flatten(validator.errors):
-            key = line.split(":", 1)[0]
+    valid = validator.validate(doc)
+    if not valid:
+        said = [p for p, _ in quoted] + list(bad)
+        for key, why in config_messages.schema_problems(validator._errors, _SCHEMA):  # noqa: SLF001
+            if any(key[:len(p)] == p for p in said):
+                continue  # "write it in quotes" already says what is wrong with this value
             hint = f" (from ${{{unset[key]}}}, which is not set)" if key in unset else ""
-            problems.append(f"{where}: {line}{hint}")
-        raise ConfigError(f"{where}: {len(problems)} problem(s)", problems)
-    doc = validator.document
+            issues.append((key, why + hint))
+    checked = validator.document if isinstance(validator.document, dict) else doc
+    if valid and not issues:
+        doc = checked
 
-    jne = _account(doc["jne"])
-    stores: dict[str, Store] = {}
+    # Every store's files too, whatever else is wrong: all problems in one pass.
+    later: list[str] = []  # mapping problems: already "file:line: rule: message"
+    mapping_problems: dict[str, list[str]] = {}
     mappings: dict[tuple[Path, tuple[tuple[str, str], ...]], Any] = {}
+    by_store: dict[str, Any] = {}
     seen_shops: dict[tuple[str, str], str] = {}
-    for store_id, block in doc["stores"].items():
-        shop_key = (block["platform"], normalise_shop(block["shop"]))
-        if shop_key in seen_shops:
-            problems.append(f"{where}: stores.{store_id}.shop: {block['shop']!r} is already used by store "
-                            f"{seen_shops[shop_key]!r}; webhooks could not tell them apart")
+    stores_doc = checked.get("stores") if isinstance(checked.get("stores"), dict) else {}
+    for store_id, block in stores_doc.items():
+        if not isinstance(block, dict):
             continue
-        seen_shops[shop_key] = store_id
-        mapping_path = (base / block["mapping"]).resolve()
+        here: KeyPath = ("stores", store_id)
+        if isinstance(block.get("platform"), str) and isinstance(block.get("shop"), str):
+            shop_key = (block["platform"], normalise_shop(block["shop"]))
+            if shop_key in seen_shops:
+                issues.append(((*here, "shop"), f"{block['shop']!r} is already used by store "
+                                                f"{seen_shops[shop_key]!r}; webhooks could not tell them apart"))
+            seen_shops.setdefault(shop_key, store_id)
+        mapping = block.get("mapping")
+        if not isinstance(mapping, str) or not mapping.strip():
+            continue
+        missing = _missing_files(base, here, mapping, block.get("lookups"))
+        if missing:
+            issues += missing
+            continue
+        mapping_path = (base / mapping).resolve()
         tables = {name: str((base / p).resolve()) for name, p in (block.get("lookups") or {}).items()}
         cache_key = (mapping_path, tuple(sorted(tables.items())))
         try:
             if cache_key not in mappings:
                 mappings[cache_key] = _load_mapping(mapping_path, tables)
+            by_store[store_id] = mappings[cache_key]
         except ConfigError as exc:
-            problems += [f"stores.{store_id}.mapping: {p}" for p in exc.problems]
-            continue
+            found = [f"{p} (the mapping of store {store_id})" for p in exc.problems]
+            mappings[cache_key] = None
+            if lenient_mappings:
+                mapping_problems[store_id] = found
+            else:
+                later += found
+
+    dashboard = None
+    if valid and not issues:
+        dashboard, dashboard_problems = dashboard_settings.from_document(doc.get("dashboard"), doc["stores"])
+        issues += [(_key_of(p), p.split(": ", 1)[1] if ": " in p else p) for p in dashboard_problems]
+    problems = [config_messages.render(where, located, key, why)
+                for key, why in sorted(issues, key=lambda i: located.line_of(i[0]) or 0)] + later
+    if problems:
+        raise ConfigError(f"{where}: {len(problems)} problem(s)", problems)
+
+    jne = _account(doc["jne"])
+    stores: dict[str, Store] = {}
+    for store_id, block in doc["stores"].items():
         account = _account({**doc["jne"], **block["jne"]}) if block.get("jne") else jne
-        facts = {k: v for k, v in block.items() if k not in ("webhook_secret", "jne", "lookups")}
+        facts = {k: v for k, v in block.items() if k not in _NOT_FACTS}
         facts["id"] = store_id
         facts.setdefault("order_prefix", "")
         facts.setdefault("return", {})
         facts.setdefault("batam", {"item_type": "1", "npwp": ""})
         stores[store_id] = Store(
             id=store_id, platform=block["platform"], shop=block["shop"],
-            webhook_secret=block["webhook_secret"], mapping_path=mapping_path,
-            mapping=mappings[cache_key], jne=account, facts=facts)
-    dashboard, dashboard_problems = dashboard_settings.from_document(doc.get("dashboard"), doc["stores"])
-    problems += [f"{where}: {p}" for p in dashboard_problems]
-    if problems:
-        raise ConfigError(f"{where}: {len(problems)} problem(s)", problems)
+            webhook_secret=block["webhook_secret"], mapping_path=(base / block["mapping"]).resolve(),
+            mapping=by_store.get(store_id), jne=account, facts=facts)
 
     hooks = doc.get("webhooks") or {}
     worker = WorkerSettings(**(doc.get("worker") or {}))
@@ -412,7 +449,33 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
                   path=path, max_body_bytes=hooks.get("max_body_bytes", 2 * 1024 * 1024), worker=worker,
                   language=doc.get("language", DEFAULT_LANGUAGE), dashboard=dashboard,
                   metrics_token=(doc.get("metrics") or {}).get("token"),
-                  retention=retention_settings.from_document(doc.get("retention")))
+                  retention=retention_settings.from_document(doc.get("retention")),
+                  mapping_problems=mapping_problems)
+
+
+def _key_of(problem: str) -> KeyPath:
+    """The key path a message of the form ``a.b.c: ...`` names (for its line)."""
+    head = problem.split(": ", 1)[0] if ": " in problem else ""
+    return tuple(head.split(".")) if head and " " not in head else ()
+
+
+def _missing_files(base: Path, here: KeyPath, mapping: str, lookups: Any) -> list[tuple[KeyPath, str]]:
+    """The mapping and lookup files of a store that do not exist, each with the nearest file there is."""
+    found = []
+    wanted = [((*here, "mapping"), mapping, "*.y*ml")]
+    if isinstance(lookups, dict):
+        wanted += [((*here, "lookups", name), p, "*.csv") for name, p in lookups.items() if isinstance(p, str)]
+    for key, given, pattern in wanted:
+        target = base / given
+        if target.is_file():
+            continue
+        folder = target.parent
+        near = sorted(str(Path(given).parent / f.name) for f in folder.glob(pattern)) if folder.is_dir() else []
+        close = difflib.get_close_matches(given, near, n=1, cutoff=0.6)
+        hint = f", did you mean {close[0]!r}?" if close else ""
+        found.append((key, f"{given!r} does not exist{hint} (looked for {target.resolve()}; paths are "
+                           "relative to this file)"))
+    return found
 
 
 def resolve_sqlite_path(url: str, base: Path) -> str:
@@ -435,9 +498,35 @@ def _account(block: dict[str, Any]) -> JNEAccount:
 
 
 def _load_mapping(path: Path, tables: dict[str, str]) -> Any:
+    """The store's mapping, followed: a running service picks up edits of its files (LiveMapping)."""
     from integration.mapping import load_mapping
+    from integration.mapping.files.live import LiveMapping
 
-    return load_mapping(path, tables=tables or None)
+    keys = store_fact_keys()
+    return LiveMapping.load(lambda fingerprint: load_mapping(path, tables=tables or None, fingerprint=fingerprint,
+                                                             store_keys=keys))
+
+
+_NOT_FACTS = ("webhook_secret", "jne", "lookups")  # kept out of store.* (secrets, or not facts)
+
+
+def store_fact_keys() -> dict[str, Any]:
+    """The keys a mapping may read under ``store.`` (the store block's schema, without secrets)."""
+    from integration.mapping.files.store_facts import ANY_KEYS
+
+    def keys_of(schema: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, rule in schema.items():
+            sub = rule.get("schema")
+            if rule.get("type") == "dict":
+                out[key] = keys_of(sub) if isinstance(sub, dict) else ANY_KEYS
+            else:
+                out[key] = None
+        return out
+
+    found = keys_of({k: v for k, v in _STORE_SCHEMA.items() if k not in _NOT_FACTS})
+    found["id"] = None  # added by the loader: the store's id
+    return found
 
 
 def defaults_dir() -> Path:

@@ -7,6 +7,9 @@ accepted; ``.nan`` and ``.inf`` in worker: and jne: passed and then crashed the 
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 import yaml
 from app_helpers import write_config
@@ -34,7 +37,8 @@ def problems_of(path: str, env: dict[str, str]) -> list[str]:
 def test_a_nested_default_is_a_load_error_not_the_literal_text(tmp_path):
     path = config_with(tmp_path, "${WOO_SECRET:-${FALLBACK_SECRET}}")
     problems = problems_of(path, {"FALLBACK_SECRET": "fallback-secret-0123456789"})
-    assert problems == [f"{path}: stores.toko-shopify.webhook_secret: holds a ${{ that is not one complete "
+    line = next(i for i, t in enumerate(Path(path).read_text().splitlines(), 1) if "webhook_secret" in t)
+    assert problems == [f"{path}:{line}: stores.toko-shopify.webhook_secret: holds a ${{ that is not one complete "
                         "${VAR} or ${VAR:-default}; defaults do not nest (write ${VAR} and set VAR)"]
 
 
@@ -88,7 +92,8 @@ def test_nan_infinity_and_negative_numbers_are_refused_by_name(tmp_path, block, 
     doc.setdefault(block, {})[key] = "PLACEHOLDER"
     path.write_text(yaml.safe_dump(doc, sort_keys=False).replace("PLACEHOLDER", value), encoding="utf-8")
     problems = problems_of(str(path), {})
-    assert any(p.startswith(f"{path}: {block}.{key}: ") for p in problems), problems
+    # file:line: key: message
+    assert any(re.match(rf"{re.escape(str(path))}:\d+: {block}\.{key}: ", p) for p in problems), problems
 
 
 def test_a_stores_own_jne_timeout_is_checked_too(tmp_path):

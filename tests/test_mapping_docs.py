@@ -20,7 +20,9 @@ from integration.mapping import MappingResult, load_mapping
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "mapping.md").read_text(encoding="utf-8")
 README_MAPPING = (ROOT / "README.md").read_text(encoding="utf-8").split("## Mapping files", 1)[1].split("\n## ", 1)[0]
-BLOCKS = re.findall(r"```yaml\n(.*?)```", DOC + README_MAPPING, flags=re.S)
+# The recipes need their own files and orders: tests/test_mapping_recipes.py applies each one.
+REFERENCE = DOC.split("\n## Recipes", 1)[0] + DOC.split("\n## Recipes", 1)[1].split("\n## ", 1)[1]
+BLOCKS = re.findall(r"```yaml\n(.*?)```", REFERENCE + README_MAPPING, flags=re.S)
 # What the examples may lean on, as a store's own mapping would: the shipped tables and a variable.
 BASE = """\
 tables:

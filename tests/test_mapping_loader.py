@@ -59,7 +59,7 @@ def test_relative_path_is_shown_as_given(tmp_path, monkeypatch):
      "fields.RECEVER_NAME: unknown JNE field 'RECEVER_NAME', did you mean 'RECEIVER_NAME'?"),
     ("fields:\n  ORDER_ID: \"uper(order.name)\"\n", 2,
      "fields.ORDER_ID: unknown function uper(), did you mean upper()? (known: abs, avg, ceil, concat"),
-    ("fields:\n  ORDER_ID: \"order.name ||\"\n", 2, "fields.ORDER_ID: bad expression 'order.name ||'"),
+    ("fields:\n  ORDER_ID: \"order.name ||\"\n", 2, "fields.ORDER_ID: bad expression: the expression ends too early"),
     ("fields:\n  ORDER_ID: \"contains(order.name)\"\n", 2, "contains() takes 2 argument(s), got 1"),
     ("fields:\n  ORDER_ID: ordr.name\n", 2, "unknown name 'ordr', did you mean 'order'? (expressions start with one of: order, store"),
     ("fields:\n  INSURANCE_FLAG: N\n", 2, "unknown name 'N'"),

@@ -30,8 +30,10 @@ def test_retention_days_default_to_90_and_can_be_set(tmp_path, sqlite_url):
     assert config.retention.personal_days == 30
 
 
-@pytest.mark.parametrize(("value", "words"), [(0, "min value is 1"), (5000, "max value is 3650"),
-                                               ("ninety", "must be of number type"), (True, "must be of number type")])
+@pytest.mark.parametrize(("value", "words"), [(0, "must be at least 1, not 0"),
+                                               (5000, "must be at most 3650, not 5000"),
+                                               ("ninety", "must be a number, not the text 'ninety'"),
+                                               (True, "must be a number, not true/false")])
 def test_a_bad_retention_is_refused_naming_the_key(tmp_path, sqlite_url, value, words):
     path = ph.write_config(tmp_path, sqlite_url, "http://127.0.0.1:9/x", retention={"personal_days": value})
     with pytest.raises(ConfigError) as caught:

@@ -74,8 +74,10 @@ NOT_AN_ORDER = define(
     id="kiriman yang tersimpan adalah JSON {kind}, bukan objek pesanan")
 MAPPING_CRASHED = define(
     "mapping.crashed",
-    en="the mapping failed on this order ({detail})",
-    id="mapping gagal pada pesanan ini ({detail})")
+    en="the mapping stopped on this order with an internal error (the service's log has the details); "
+       "replay it after an update, and report it if it repeats",
+    id="mapping berhenti pada pesanan ini karena kesalahan internal (detailnya ada di log layanan); "
+       "replay setelah pembaruan, dan laporkan bila terulang")
 NO_ORDER_ID = define(
     "mapping.no_order_id",
     en="the mapping produced no ORDER_ID",
@@ -247,29 +249,29 @@ class Worker:
             result = pipeline.prepare(store, c.topic, order, self.clock(), c.received_at)
         except Exception as exc:  # noqa: BLE001 - a mapping that crashes on odd data is the order's problem
             log.error("store=%s order=%s: mapping raised", c.store_id, c.order_ref, exc_info=exc_info_for_log(exc))
-            return self._attention(c, store, Problem("mapping", MAPPING_CRASHED,
-                                                     {"detail": f"{type(exc).__name__}: {exc}"}))
+            return self._attention(c, store, Problem("mapping", MAPPING_CRASHED, {"error": type(exc).__name__}))
         if not result.book:
             reason = render(result.skip, self.language) if result.skip is not None else result.skip_reason
             skip = policy.Decision(ShipmentStatus.SKIPPED, BookingOutcome.SKIPPED,
                                    skip_reason=reason or "the trigger did not book this event")
-            return self._settle(c, store, skip)
+            return self._settle(c, store, skip, version=result.mapping_version)
+        # The ORDER_ID is recorded whatever happens next, so `status` shows it before booking too.
+        order_id = (result.fields or {}).get("ORDER_ID") or c.jne_order_id
         if result.problems:
-            order_id = (result.fields or {}).get("ORDER_ID") or c.jne_order_id
-            return self._attention(c, store, *result.problems, order_id=order_id)
-        return self._book(c, store, dict(result.fields))
+            return self._attention(c, store, *result.problems, order_id=order_id, version=result.mapping_version)
+        return self._book(c, store, dict(result.fields), result.mapping_version)
 
     def _attention(self, c: ledger.Claim, store: Store | None, *problems: Problem,
-                   order_id: str | None = None) -> BookingOutcome:
+                   order_id: str | None = None, version: str | None = None) -> BookingOutcome:
         decision = policy.Decision(ShipmentStatus.NEEDS_ATTENTION, BookingOutcome.NEEDS_ATTENTION, problems)
-        return self._settle(c, store, decision, order_id=order_id)
+        return self._settle(c, store, decision, order_id=order_id, version=version)
 
-    def _book(self, c: ledger.Claim, store: Store, fields: dict[str, str]) -> BookingOutcome:
+    def _book(self, c: ledger.Claim, store: Store, fields: dict[str, str], version: str | None = None) -> BookingOutcome:
         account = store.jne
         key = account.key
         order_id = str(fields.get("ORDER_ID") or "")
         if not order_id:
-            return self._attention(c, store, Problem("ORDER_ID", NO_ORDER_ID))
+            return self._attention(c, store, Problem("ORDER_ID", NO_ORDER_ID), version=version)
         call_lease = max(self.settings.lease_s, account.timeout_s + 10)
         while True:
             admitted = self.gate.enter(key, timeout=max(1.0, self.settings.lease_s / 3))
@@ -292,7 +294,7 @@ class Worker:
                 return BookingOutcome.RELEASED
             try:
                 begun = ledger.begin_attempt(self.engine, c, self.worker_id, order_id, key, fields,
-                                             self.clock(), call_lease)
+                                             self.clock(), call_lease, mapping_version=version)
             except ledger.AccountBlocked:  # another process found the credentials rejected
                 reason = ledger.blocked_accounts(self.engine).get(key, "")
                 outcome = JNEOutcome.AUTH_FAILED  # so this process stops sending for it at once
@@ -310,7 +312,7 @@ class Worker:
             attempt = ledger.AttemptResult(begun.id, answer.outcome, answer.duration_s, answer.http_status,
                                            answer.reason, answer.reply)
             return self._settle(c, store, decision, order_id=order_id, duration=answer.duration_s,
-                                attempt=attempt, reason=answer.reason)
+                                attempt=attempt, reason=answer.reason, version=version)
         finally:
             self.gate.leave(key, probe, outcome, reason)
 
@@ -322,7 +324,8 @@ class Worker:
 
     def _settle(self, c: ledger.Claim, store: Store | None, decision: policy.Decision, *,
                 order_id: str | None = None, duration: float = 0.0,
-                attempt: ledger.AttemptResult | None = None, reason: str = "") -> BookingOutcome:
+                attempt: ledger.AttemptResult | None = None, reason: str = "",
+                version: str | None = None) -> BookingOutcome:
         """Record ``decision`` for the claimed shipment, count it and log one line; what happened."""
         now = self.clock()
         key = store.jne.key if store is not None else None
@@ -339,7 +342,8 @@ class Worker:
         settlement = ledger.Settlement(
             decision.status, errors=self._words(decision.problems),
             problems=[p.as_dict() for p in decision.problems], skip_reason=decision.skip_reason,
-            next_attempt_at=decision.next_attempt_at, block_reason=decision.block_reason)
+            next_attempt_at=decision.next_attempt_at, block_reason=decision.block_reason,
+            jne_order_id=order_id, mapping_version=version or None)
         try:
             written = self._record(lambda: ledger.finish(self.engine, c, self.worker_id, settlement, now,
                                                          account_key=key, attempt=attempt))

@@ -6,7 +6,8 @@ fix are printed as plain messages with exit status 1 or 2, never as tracebacks.
 
 This module holds the group ``main``, the shared ``--config`` option and the config loading; each
 module beside it adds the commands of one concern to ``main`` (``service``: serve, worker, sandbox;
-``owner``: check, preview, status, replay; ``database``: db upgrade; ``privacy``: prune). A new
+``owner``: check, preview, status, replay; ``show``: one stored order; ``send``: a signed delivery of an
+order file; ``database``: db upgrade; ``privacy``: prune; ``dashboard``: labels, dashboard). A new
 concern is a new module and one name in the import at the bottom.
 """
 
@@ -35,9 +36,13 @@ def load_config_or_exit(ctx: click.Context, given: str | None):
     try:
         return load_config(_config_path(ctx, given))
     except ConfigError as exc:
+        from integration.terminal import escape
+
         click.echo("configuration problems:", err=True)
         for line in exc.problems:
-            click.echo(f"  - {line}", err=True)
+            # a message may quote a key or value written in the file: shown, never interpreted; the
+            # caret lines under an expression stay lines
+            click.echo("  - " + "\n".join(escape(part) for part in line.split("\n")), err=True)
         ctx.exit(1)
 
 
@@ -60,4 +65,4 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 # Each module registers its commands on ``main`` when imported; ``main`` must exist first.
-from integration.cli import dashboard, database, owner, privacy, service  # noqa: E402, F401
+from integration.cli import dashboard, database, owner, privacy, send, service, show  # noqa: E402, F401

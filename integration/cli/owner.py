@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
 
 from integration.cli import config_option, load_config_or_exit, main
+from integration.cli.order_file import read_order_file
 from integration.problems import render
+from integration.terminal import escape
 from integration.vocabulary import REPLAYABLE, ShipmentStatus
 
-DEFAULT_TOPIC = {"shopify": "orders/create", "woocommerce": "order.created"}
 
 @main.command()
 @config_option
@@ -23,21 +23,25 @@ def check(ctx: click.Context, config_path: str | None) -> None:
     """Check the configuration, every mapping and every lookup table; exit 1 with messages."""
     config = load_config_or_exit(ctx, config_path)
     where = config.path or "built-in demo configuration"
-    click.echo(f"{where}: ok")
+    click.echo(f"{escape(where)}: ok")
     for store in config.stores.values():
-        click.echo(f"  store {store.id}: {store.platform} {store.shop}, mapping {store.mapping_path}: ok")
+        version = getattr(store.mapping, "version", "") or "-"
+        click.echo(f"  store {escape(store.id)}: {store.platform} {escape(store.shop)}, mapping "
+                   f"{escape(store.mapping_path)}: ok (version {version})")
+    _note_sandbox_credentials(config)
 
 
-def _read_order(path: str, topic: str | None, platform: str) -> tuple[Any, str]:
-    """Read an order file: the raw webhook body, or a fixture {"topic", "order"} wrapping it."""
-    raw = Path(path).read_bytes()
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise click.BadParameter(f"{path} is not JSON: {exc}", param_hint="ORDER.json") from None
-    if isinstance(doc, dict) and isinstance(doc.get("order"), dict) and "id" not in doc:
-        return doc["order"], topic or doc.get("topic") or DEFAULT_TOPIC[platform]
-    return doc, topic or DEFAULT_TOPIC[platform]
+def _note_sandbox_credentials(config: Any) -> None:
+    """Say so when an account books at the embedded sandbox with credentials it will refuse."""
+    from integration.config import EMBEDDED_SANDBOX
+    from integration.jne.sandbox import DEFAULT_ACCOUNTS
+
+    for account in config.accounts().values():
+        if account.url == EMBEDDED_SANDBOX and DEFAULT_ACCOUNTS.get(account.username) != account.api_key:
+            users = ", ".join(DEFAULT_ACCOUNTS)
+            click.echo(f"note: JNE account {escape(account.username)} books at the embedded sandbox, which accepts "
+                       f"only the test account of JNE's document (username {users}, api_key as in README.md, "
+                       "\"Try your own store before going live\"); its orders would be blocked")
 
 
 def _parse_now(value: str | None, tz: str) -> datetime:
@@ -55,7 +59,8 @@ def _parse_now(value: str | None, tz: str) -> datetime:
 @main.command()
 @config_option
 @click.option("--store", "store_id", required=True, help="Store id from integration.yaml.")
-@click.option("--topic", default=None, help="Webhook topic (default: the platform's order-created topic).")
+@click.option("--topic", default=None,
+              help="Webhook topic (default: the file's, else the one that books the order on its platform).")
 @click.option("--now", "now_text", default=None, help="Clock for the pickup slot, ISO-8601.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.argument("order_file", metavar="ORDER.json", type=click.Path(exists=True, dir_okay=False))
@@ -70,7 +75,8 @@ def preview(ctx: click.Context, config_path: str | None, store_id: str, topic: s
     if store is None:
         raise click.BadParameter(f"no store {store_id!r}; known: {', '.join(config.stores)}",
                                  param_hint="--store")
-    order, topic = _read_order(order_file, topic, store.platform)
+    read = read_order_file(order_file, topic, store.platform)
+    order, topic = read.order, read.topic
     now = _parse_now(now_text, store.facts.get("pickup", {}).get("timezone", "Asia/Jakarta"))
     result = prepare(store, topic, order, now)
     outcome = "skip" if not result.book else "needs_attention" if result.problems else "book"
@@ -80,17 +86,23 @@ def preview(ctx: click.Context, config_path: str | None, store_id: str, topic: s
         # The contract's keys first; outcome and the problems as data (codes, rule, line) beside them.
         click.echo(json.dumps({"store": store_id, "book": result.book, "skip_reason": skip_reason,
                                "fields": result.fields, "errors": errors, "outcome": outcome,
-                               "topic": topic, "problems": [p.as_dict() for p in result.problems]},
+                               "topic": topic, "topic_assumed": read.topic_assumed,
+                               "problems": [p.as_dict() for p in result.problems],
+                               "mapping_version": result.mapping_version or None},
                               ensure_ascii=False, indent=2))
     else:
+        if read.topic_assumed:
+            click.echo(f"topic {topic} assumed: the file does not say, and {read.topic_reason} "
+                       "(--topic to choose another)")
         _print_preview(store_id, topic, outcome, skip_reason, result.fields, errors)
     ctx.exit(1 if outcome == "needs_attention" else 0)
 
 
 def _print_preview(store_id: str, topic: str, outcome: str, skip_reason: str | None,
                    fields: dict[str, str], errors: dict[str, list[str]]) -> None:
-    verdict = {"book": "would be booked", "needs_attention": "needs attention"}.get(outcome, f"skipped: {skip_reason}")
-    click.echo(f"store {store_id}, topic {topic}: {verdict}")
+    verdict = {"book": "would be booked", "needs_attention": "needs attention"}.get(
+        outcome, f"skipped: {escape(skip_reason or '')}")
+    click.echo(f"store {escape(store_id)}, topic {escape(topic)}: {verdict}")
     from integration.jne.fields import FIELD_NAMES
 
     names = [n for n in FIELD_NAMES if n in fields or n in errors]
@@ -98,26 +110,9 @@ def _print_preview(store_id: str, topic: str, outcome: str, skip_reason: str | N
     width = max([len(n) for n in names] + [5])
     click.echo(f"{'FIELD'.ljust(width)}  VALUE")
     for name in names:
-        click.echo(f"{name.ljust(width)}  {fields.get(name, '')}")
+        click.echo(f"{escape(name).ljust(width)}  {escape(fields.get(name, ''))}")
         for message in errors.get(name, []):
-            click.echo(f"{''.ljust(width)}  ! {message}")
-
-
-def _shipments_table(rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        click.echo("no shipments")
-        return
-    cols = ["store", "order", "order_id", "status", "cnote", "attempts", "updated_at"]
-    table = [[str(r.get(c) if r.get(c) is not None else "-") for c in cols] for r in rows]
-    widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
-    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths, strict=True)))
-    for row, t in zip(rows, table, strict=True):
-        click.echo("  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)))
-        for field, messages in (row.get("errors") or {}).items():
-            for message in messages:
-                click.echo(f"    ! {field}: {message}")
-        if row.get("status") == "skipped" and row.get("skip_reason"):
-            click.echo(f"    - {row['skip_reason']}")
+            click.echo(f"{''.ljust(width)}  ! {escape(message)}")
 
 
 @main.command()
@@ -131,10 +126,12 @@ def _shipments_table(rows: list[dict[str, Any]]) -> None:
 @click.pass_context
 def status(ctx: click.Context, config_path: str | None, store_id: str | None, status_: str | None,
            customer: str | None, as_json: bool) -> None:
-    """List shipments and what happened to them."""
+    """List shipments and what happened to them (the database read is named first)."""
     from integration import ledger
+    from integration.cli import status_view
 
-    config = load_config_or_exit(ctx, config_path)
+    # Lenient: an owner in the middle of a mapping edit still sees the ledger (and why it is stale).
+    config = status_view.load_lenient(ctx, config_path)
     engine = ledger.make_engine(config.database_url)
     ledger.ensure_schema(engine)
     if customer is not None:
@@ -143,13 +140,16 @@ def status(ctx: click.Context, config_path: str | None, store_id: str | None, st
         print_customer_data(ledger.retention.customer_data(engine, customer.strip(), store_id), as_json)
         return
     rows = ledger.list_shipments(engine, store=store_id, status=status_)
+    status_view.fill_expected_order_ids(engine, config, rows)
     if as_json:
-        # the contract's keys, then what a person also asks: why skipped, the shop's own number
+        # the contract's keys, then what a person also asks: why skipped, the shop's own number,
+        # the mapping version it was tried with
         keys = ("store", "order", "order_id", "status", "cnote", "attempts", "errors", "updated_at",
-                "skip_reason", "order_number")
+                "skip_reason", "order_number", "mapping_version")
         click.echo(json.dumps([{k: r.get(k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
     else:
-        _shipments_table(rows)
+        status_view.print_header(config, store_id)
+        status_view.print_table(rows)
 
 
 @main.command()
@@ -168,18 +168,26 @@ def replay(ctx: click.Context, config_path: str | None, store_id: str | None, st
         raise click.UsageError("give either --store S ORDER, or --status X [--store S]")
     if order and not store_id:
         raise click.UsageError("replaying one order needs --store")
-    config = load_config_or_exit(ctx, config_path)
+    from integration.cli import status_view
+
+    # Lenient: replaying needs the ledger, not the mapping; one mid-edit is reported, not fatal.
+    config = status_view.load_lenient(ctx, config_path)
     engine = ledger.make_engine(config.database_url)
     ledger.ensure_schema(engine)
+    for broken in [s for s in config.mapping_problems if store_id in (None, s)]:
+        click.echo(f"note: the mapping files of store {escape(broken)} do not load as they are now; the running "
+                   "service maps with the version it last loaded until they do (`jne-integration check`)",
+                   err=True)
     if order:
         try:
             row = ledger.replay(engine, store_id, order)
         except ledger.ReplayError as exc:
-            click.echo(exc.reason, err=True)
+            click.echo(escape(exc.reason), err=True)
             ctx.exit(1)
         more = row.get("requeued", 1) - 1
         also = f" and {more} more of the same JNE account (its block is lifted)" if more > 0 else ""
-        click.echo(f"queued {store_id} {row.get('order_number') or row.get('order')}{also}")
+        click.echo(f"queued {escape(store_id)} {escape(row.get('order_number') or row.get('order'))}{also}; "
+                   "the running service maps it with the mapping files as they are now")
     else:
         count = ledger.replay_status(engine, status_, store=store_id)
         click.echo(f"queued {count} shipment(s) that were {status_}")

@@ -36,6 +36,7 @@ def shipment_dict(row: Any) -> dict[str, Any]:
         "skip_reason": m["skip_reason"],
         "booked_at": _iso(m["booked_at"]),
         "next_attempt_at": _iso(m["next_attempt_at"]) if m["status"] == ShipmentStatus.QUEUED else None,
+        "mapping_version": m.get("mapping_version"),
     }
 
 

@@ -112,6 +112,7 @@ def _build_worker_sql() -> _WorkerSQL:
             .values(jne_order_id=p("order_id", s.c.jne_order_id), account_key=p("account", s.c.account_key),
                     attempts=s.c.attempts + 1, budget_used=s.c.budget_used + 1,
                     budget_since=sa.func.coalesce(s.c.budget_since, p("now", s.c.budget_since)),
+                    mapping_version=sa.func.coalesce(p("mapping", s.c.mapping_version), s.c.mapping_version),
                     lease_until=p("until", s.c.lease_until), next_attempt_at=p("until", s.c.next_attempt_at),
                     updated_at=p("now", s.c.updated_at))
             .returning(s.c.attempts, s.c.budget_used, s.c.budget_since))
@@ -228,7 +229,8 @@ def _safe_request(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: str,
-                  account_key: str, fields: dict[str, Any], now: datetime, lease_s: float) -> Attempt:
+                  account_key: str, fields: dict[str, Any], now: datetime, lease_s: float,
+                  mapping_version: str | None = None) -> Attempt:
     """Record, before the JNE call, that this row is sending ``jne_order_id``; commit it.
 
     The :class:`Attempt`'s ``sent_before`` tells whether an earlier attempt of this row may already
@@ -239,7 +241,8 @@ def begin_attempt(engine: Engine, claim_: Claim, worker_id: str, jne_order_id: s
     sql = _worker_sql()
     params = {"p_shipment": claim_.id, "p_worker": worker_id, "p_account": account_key,
               "p_order_id": jne_order_id, "p_now": now, "p_until": now + timedelta(seconds=lease_s),
-              "p_version": claim_.snapshot_version, "p_request": _safe_request(fields)}
+              "p_version": claim_.snapshot_version, "p_request": _safe_request(fields),
+              "p_mapping": mapping_version}
     if engine.dialect.name == "postgresql":
         with one_statement(engine) as conn:
             row = conn.execute(sql.send_pg, params).one()
@@ -323,6 +326,8 @@ class Settlement:
     skip_reason: str | None = None
     next_attempt_at: datetime | None = None                      # when queued again
     block_reason: str | None = None                              # also block the account
+    jne_order_id: str | None = None                              # the ORDER_ID mapped (shown before booking)
+    mapping_version: str | None = None                           # the mapping files it was tried with
 
 
 def finish(engine: Engine, claim_: Claim, worker_id: str, result: Settlement, now: datetime, *,
@@ -344,6 +349,10 @@ def finish(engine: Engine, claim_: Claim, worker_id: str, result: Settlement, no
         values["skip_reason"] = result.skip_reason
     if account_key is not None:
         values["account_key"] = account_key
+    if result.jne_order_id:
+        values["jne_order_id"] = result.jne_order_id[:64]
+    if result.mapping_version:
+        values["mapping_version"] = result.mapping_version
     with writing(engine) as conn:
         _end_attempt(conn, attempt)
         if result.block_reason is not None and account_key is not None:

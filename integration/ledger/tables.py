@@ -89,6 +89,7 @@ shipments = sa.Table(
     sa.Column("customer_ref", sa.String(64)),                   # the shop's customer id, for requests
     sa.Column("personal_erased_at", UTCDateTime()),             # see integration/ledger/retention.py
     sa.Column("erasure", sa.String(32)),                        # why: retention, customer or shop request
+    sa.Column("mapping_version", sa.String(16)),                # the mapping files last tried (short hash)
     sa.UniqueConstraint("store_id", "order_ref", name="uq_shipments_store_order"),
     # Claiming the next due row must stay O(log n) with a million booked rows: a partial index
     # holds only queued rows; the composite one serves status counts and other dialects.

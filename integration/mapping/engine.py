@@ -31,8 +31,12 @@ from integration.problems import DEFAULT_LANGUAGE, Origin, Problem, define, mess
 log = logging.getLogger(__name__)
 _STORE_ONLY = frozenset({"store"})
 
-INTERNAL_ERROR = define("mapping.internal_error", en="internal error {error}: {detail} ({file})",
-                        id="kesalahan internal {error}: {detail} ({file})")
+# No Python text in the words: the class and message are in the log, with the traceback.
+INTERNAL_ERROR = define("mapping.internal_error",
+                        en="the mapping {file} stopped on this order with an internal error (the service's "
+                           "log has the details); replay it after an update, and report it if it repeats",
+                        id="mapping {file} berhenti pada pesanan ini karena kesalahan internal (detailnya "
+                           "ada di log layanan); replay setelah pembaruan, dan laporkan bila terulang")
 GOT_LIST = define("value.list_not_one", en="got a list {value}, expected one value (pick an element or join them)",
                   id="berisi sebuah daftar {value}, padahal yang diharapkan satu nilai (pilih satu elemen "
                      "atau gabungkan)")
@@ -55,6 +59,7 @@ class MappingResult:
     fields: dict[str, str]
     problems: list[Problem]
     skip: Problem | None = None      # the reason as a problem (``render(skip, language)``)
+    mapping_version: str = ""        # which files made it (a short hash; the worker records it)
 
     @property
     def errors(self) -> dict[str, list[str]]:
@@ -117,6 +122,7 @@ class Mapping:
     trigger: Trigger
     rules: tuple[ConfiguredRule, ...] = ()   # in registry order
     tables: dict[str, Any] = field(default_factory=dict, repr=False)
+    version: str = field(default="", compare=False)  # short hash of the files it was loaded from
     # id(store) -> (snapshot of the store, its fields, their problems): see _store_fields
     _store_cache: dict[int, tuple[dict[str, Any], dict[str, str], list[Problem]]] = field(
         default_factory=dict, init=False, compare=False, repr=False)
@@ -153,13 +159,15 @@ class Mapping:
     def apply(self, order: Any, store: Any, event: Any, now: datetime) -> MappingResult:
         """Map one order; never raises (every problem is an entry in ``problems``)."""
         try:
-            return self._apply(order, store, event, now)
+            result = self._apply(order, store, event, now)
+            result.mapping_version = self.version
+            return result
         except Exception as exc:  # the last line of defence: a bug must not kill the worker
             log.error("mapping %s failed on an order", self.path, exc_info=exc_info_for_log(exc))
             # Not "skipped": an order nobody looked at must not vanish among skipped ones. The
             # problem keeps it from being booked and in front of a person.
             return MappingResult(True, None, {}, [Problem("mapping", INTERNAL_ERROR, {
-                "error": type(exc).__name__, "detail": text_of(str(exc))[:200], "file": self.path.name})])
+                "error": type(exc).__name__, "file": self.path.name})], mapping_version=self.version)
 
     def _apply(self, order: Any, store: Any, event: Any, now: datetime) -> MappingResult:
         problems: list[Problem] = []

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from integration.mapping.files.fingerprint import Fingerprint
 from integration.mapping.files.source import parse_yaml, read_text
 from integration.mapping.language.values import text_of
 
@@ -32,21 +33,29 @@ class Document:
 
 
 def read_document(path: Path, shown: str, root: Path, problems: list[str],
-                  chain: tuple[Path, ...] = ()) -> Document | None:
-    """Read ``path`` and what it extends, merged; append one line per problem to ``problems``."""
+                  chain: tuple[Path, ...] = (), fingerprint: Fingerprint | None = None) -> Document | None:
+    """Read ``path`` and what it extends, merged; append one line per problem to ``problems``.
+
+    ``fingerprint`` notes every file read (or looked for), so a running service can tell an edit.
+    """
+    fingerprint = fingerprint if fingerprint is not None else Fingerprint()
     resolved = path.resolve()
     if resolved in chain:
         problems.append(f"{shown}:1: extends: loops back to itself "
                         f"({' -> '.join(p.name for p in (*chain, resolved))})")
         return None
+    stat = fingerprint.before_read(path)
     try:
         text = read_text(path)
     except FileNotFoundError:
+        fingerprint.missing(path)
         problems.append(f"{shown}:1: mapping file does not exist")
         return None
     except (OSError, UnicodeDecodeError) as exc:
+        fingerprint.missing(path)
         problems.append(f"{shown}:1: cannot read the mapping file: {exc}")
         return None
+    fingerprint.read(path, text, stat)
     try:
         located = parse_yaml(text, path.name)
     except yaml.YAMLError as exc:
@@ -89,10 +98,11 @@ def read_document(path: Path, shown: str, root: Path, problems: list[str],
                         f"mapping's folder {root}")
         return doc
     if not parent_path.is_file():
+        fingerprint.missing(parent_path)
         problems.append(f"{shown}:{locs[('extends',)][1]}: extends: {parent!r} does not exist "
                         f"(looked for {parent_shown})")
         return doc
-    base = read_document(parent_path, parent_shown, root, problems, (*chain, resolved))
+    base = read_document(parent_path, parent_shown, root, problems, (*chain, resolved), fingerprint)
     if base is None:
         return doc
     return merge(base, doc)

@@ -18,6 +18,8 @@ from integration.errors import ConfigError
 from integration.jne.fields import BY_NAME, FIELD_NAMES
 from integration.mapping.engine import Mapping, ValueRule
 from integration.mapping.files.documents import Document, KeyPath, Loc, inside, read_document, suggest
+from integration.mapping.files.fingerprint import Fingerprint
+from integration.mapping.files.store_facts import StoreKeys, check_store_path
 from integration.mapping.files.tables import Key, Table, load_table
 from integration.mapping.language.expressions import ROOT_NAMES, Expression, compile_expression
 from integration.mapping.language.transforms import Step, build_step
@@ -32,20 +34,31 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 log = logging.getLogger(__name__)
 
 
-def load_mapping(path: str | os.PathLike[str], tables: dict[str, str | os.PathLike[str]] | None = None) -> Mapping:
-    """Load and check a mapping file; raise ConfigError with one line per problem."""
+def load_mapping(path: str | os.PathLike[str], tables: dict[str, str | os.PathLike[str]] | None = None, *,
+                 fingerprint: Fingerprint | None = None, store_keys: StoreKeys | None = None) -> Mapping:
+    """Load and check a mapping file; raise ConfigError with one line per problem.
+
+    ``fingerprint`` collects every file read (also when the load fails), for reloading on edits;
+    ``store_keys`` (the store block's known keys) makes every ``store.*`` path an expression reads
+    a checked name, like the JNE field names.
+    """
     try:
-        return _Loader(Path(path), dict(tables or {})).load()
+        return _Loader(Path(path), dict(tables or {}), fingerprint or Fingerprint(), store_keys).load()
     except ConfigError:
         raise
-    except Exception as exc:  # a checker bug must still reach the owner as a message, not a traceback
+    except Exception:  # a checker bug must still reach the owner as a message, not a traceback
         log.exception("checking mapping %s failed", path)
-        raise ConfigError(f"{path}: the mapping could not be checked ({type(exc).__name__}: {exc})") from None
+        # Python's words stay in the log (with the traceback); the owner gets what to do.
+        raise ConfigError(f"{path}: the mapping could not be checked because of an internal error (the log has "
+                          "the details); please report it with the mapping file") from None
 
 
 class _Loader:
-    def __init__(self, path: Path, tables: dict[str, str | os.PathLike[str]]):
+    def __init__(self, path: Path, tables: dict[str, str | os.PathLike[str]], fingerprint: Fingerprint,
+                 store_keys: StoreKeys | None):
         self.path = path
+        self.fingerprint = fingerprint
+        self.store_keys = store_keys
         self.shown = str(path)
         self.root = path.resolve().parent
         self.table_overrides = tables
@@ -81,7 +94,7 @@ class _Loader:
     # -- reading --------------------------------------------------------------------------------
 
     def load(self) -> Mapping:
-        doc = read_document(self.path, self.shown, self.root, self.problems)
+        doc = read_document(self.path, self.shown, self.root, self.problems, fingerprint=self.fingerprint)
         if doc is None:
             raise ConfigError(f"{self.shown}: cannot load the mapping", self.problems)
         self.doc = doc
@@ -137,13 +150,18 @@ class _Loader:
         if self.problems:
             return None
         return Mapping(path=self.path, platform=platform, vars=tuple(var_rules), fields=tuple(field_rules),
-                       trigger=the_trigger, rules=rules, tables=tables)
+                       trigger=the_trigger, rules=rules, tables=tables, version=self.fingerprint.version)
 
     def _expression(self, path: KeyPath, rule: str, source: Any, var_names: tuple[str, ...],
                     roots: tuple[str, ...] = ROOT_NAMES) -> Expression | None:
         expression, problems = compile_expression(source, roots, var_names)
         if expression is not None:
             self.roots_read |= expression.roots
+            if self.store_keys is not None:
+                for store_path in sorted(expression.store_paths):
+                    message = check_store_path(store_path, self.store_keys)
+                    if message is not None:
+                        self.problem(path, rule, f"{message} in {source!r}")
         for message in problems:
             if isinstance(source, str) and _NAME.match(source.strip()) and message.startswith("unknown name"):
                 message += f"; for a fixed text write {{const: {source.strip()}}}"
@@ -280,7 +298,7 @@ class _Loader:
         tables: dict[str, Table] = {}
         for name, (table_path, keys, value, path) in specs.items():
             assert table_path is not None
-            table, problems = load_table(name, table_path, keys, value)
+            table, problems = load_table(name, table_path, keys, value, self.fingerprint)
             for message in problems:
                 self.problem(path, f"tables.{name}", message)
             if table is not None:

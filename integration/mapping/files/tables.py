@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from integration.mapping.files.fingerprint import Fingerprint
 from integration.mapping.language.values import Refusal, is_blank, text_of
 from integration.problems import define
 
@@ -124,14 +125,25 @@ def _shown(value: Any) -> str:
     return repr(text if len(text) <= 40 else text[:40] + "...")
 
 
-def load_table(name: str, path: Path, keys: tuple[Key, ...] | None, value: str | None) -> tuple[Table | None, list[str]]:
-    """Read and index a CSV table; return it, or None and one message per problem."""
+def load_table(name: str, path: Path, keys: tuple[Key, ...] | None, value: str | None,
+               fingerprint: Fingerprint | None = None) -> tuple[Table | None, list[str]]:
+    """Read and index a CSV table; return it, or None and one message per problem.
+
+    ``fingerprint`` (when given) notes the file read, so a running service can tell an edit.
+    """
+    stat = fingerprint.before_read(path) if fingerprint is not None else None
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
+        if fingerprint is not None:
+            fingerprint.missing(path)
         return None, [f"table {name!r}: file {path} does not exist"]
     except OSError as exc:
+        if fingerprint is not None:
+            fingerprint.missing(path)
         return None, [f"table {name!r}: cannot read {path}: {exc.strerror or exc}"]
+    if fingerprint is not None:
+        fingerprint.read(path, raw, stat)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -4,18 +4,78 @@ jmespath's TreeInterpreter dispatches on the node type of every node on every ev
 evaluates a few hundred expressions per order, and that dispatch was a third of the mapping's time.
 Each node type below mirrors ``jmespath.visitor.TreeInterpreter.visit_<type>`` (reusing its helpers
 for equality and truth); a node type not listed falls back to the interpreter, so the result never
-differs, only the speed. tests/test_mapping_expressions.py checks the two agree.
+differs, only the speed. tests/test_mapping_expressions.py checks the two agree. One deliberate
+difference: comparisons read number-like text as the number it is (``ordered_compare``), because
+platforms send money as text and an owner writes ``order.total_price > `500000```.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jmespath import functions as jfun
 from jmespath import visitor as jvis
 
 Compiled = Callable[[Any], Any]
+
+
+class CompareError(ValueError):
+    """An ordering comparison of a number with text that is not a number; the message is the owner's."""
+
+
+def number_of(value: Any) -> Decimal | None:
+    """``value`` as a number when it is one, or text that reads as one (``"185000.00"``); else None.
+
+    Shopify sends money as text and WooCommerce sends some quantities as text: a mapping compares
+    them with numbers as the numbers they are.
+    """
+    kind = type(value)
+    if kind is int or kind is float:
+        return Decimal(value) if kind is int else Decimal(repr(value))
+    if kind is str and value.strip():
+        try:
+            got = Decimal(value.strip())
+        except InvalidOperation:
+            return None
+        return got if got.is_finite() else None
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def ordered_compare(compare: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    """``a < b`` (or another ordering) as a mapping means it: numbers and number-like text as numbers.
+
+    Two numbers, or a number and number-like text, or two number-like texts compare as numbers
+    ("9" < "10"); two other texts compare as text (ISO dates order correctly); anything else is
+    null as in JMESPath, except text that is not a number against a number, which is an error
+    saying so rather than a silent "no".
+    """
+    x, y = number_of(a), number_of(b)
+    if x is not None and y is not None and type(a) is not bool and type(b) is not bool:
+        return compare(x, y)
+    if type(a) is str and type(b) is str:
+        return compare(a, b)
+    if jvis._is_actual_number(a) and type(b) is str or jvis._is_actual_number(b) and type(a) is str:
+        text = a if type(a) is str else b
+        raise CompareError(f"cannot compare the text {_shown(text)} with a number: it is not a number "
+                           "(to_number(...) turns number-like text into a number; null when it is not one)")
+    return None
+
+
+def equal_compare(compare: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    """``a == b`` (or ``!=``): a number and number-like text are equal when their numbers are."""
+    ta, tb = type(a), type(b)
+    if (ta is str and (tb is int or tb is float)) or (tb is str and (ta is int or ta is float)):
+        x, y = number_of(a), number_of(b)
+        if x is not None and y is not None:
+            return compare(x, y)
+    return compare(a, b)
 
 
 class _Expression(jvis._Expression):
@@ -99,13 +159,20 @@ class _Compiler:
         left, right = (self.build(child) for child in node["children"])
         compare = jvis.TreeInterpreter.COMPARATOR_FUNC[node["value"]]
         if node["value"] in jvis.TreeInterpreter._EQUALITY_OPS:
-            return lambda value: compare(left(value), right(value))
+            def equal(value: Any) -> Any:
+                a, b = left(value), right(value)
+                ta, tb = type(a), type(b)
+                if ta is tb:  # the usual case (a topic, a status): nothing to convert
+                    return compare(a, b)
+                return equal_compare(compare, a, b)
+
+            return equal
 
         def ordered(value: Any) -> Any:
             a, b = left(value), right(value)
-            if not (jvis._is_comparable(a) and jvis._is_comparable(b)):
-                return None
-            return compare(a, b)
+            if (type(a) is int or type(a) is float) and (type(b) is int or type(b) is float):
+                return compare(a, b)
+            return ordered_compare(compare, a, b)
 
         return ordered
 

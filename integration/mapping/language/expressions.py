@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import difflib
 import functools
+import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,10 +25,11 @@ from jmespath import exceptions as jexc
 from jmespath import functions as jfun
 from jmespath import visitor as jvis
 
-from integration.mapping.language.compiled import compile_tree
+from integration.mapping.language.compiled import CompareError, compile_tree
 from integration.mapping.language.values import decimal_text, is_blank, text_of
 from integration.problems import define
 
+log = logging.getLogger(__name__)
 ROOT_NAMES = ("order", "store", "event", "pickup", "vars")
 _BARE_LITERALS = {"null": None, "true": True, "false": False}
 
@@ -216,6 +218,7 @@ class Expression:
     run: Callable[[Any], Any] = field(repr=False)
     plain: bool = False  # a path or a fallback chain of paths: cannot fail, needs no guard
     roots: frozenset[str] = field(repr=False, default=frozenset())  # order, store, pickup... it reads
+    store_paths: frozenset[tuple[str, ...]] = field(repr=False, default=frozenset())  # store.a.b it reads
 
     def evaluate(self, scope: dict[str, Any]) -> Any:
         """The value of the expression over ``scope`` (order, store, event, pickup, vars...)."""
@@ -225,15 +228,27 @@ class Expression:
             return self.run(scope)
         except jexc.JMESPathError as exc:
             raise ExpressionError(_explain(exc)) from None
-        except (RecursionError, ValueError, TypeError, AttributeError, KeyError, IndexError,
-                OverflowError, ArithmeticError) as exc:
-            raise ExpressionError(f"{type(exc).__name__}: {exc}") from None
+        except CompareError as exc:
+            raise ExpressionError(str(exc)) from None
+        except RecursionError:
+            raise ExpressionError("the order's data is nested too deeply to read") from None
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, OverflowError,
+                ArithmeticError) as exc:
+            # Python's own words ("'>' not supported between instances of 'str' and 'int'") mean
+            # nothing to a store owner: say what to check, keep the detail for the log.
+            log.info("expression %r failed: %s: %s", self.source, type(exc).__name__, exc)
+            raise ExpressionError("a value in it has a type the expression cannot use (text where a "
+                                  "number is needed, or a list where one value is needed); convert "
+                                  "text with to_number(...) or pick one element with [0]") from None
 
 
 def _explain(exc: jexc.JMESPathError) -> str:
     if isinstance(exc, jexc.JMESPathTypeError):
-        return (f"{exc.function_name}() got {exc.actual_type} {text_of(exc.current_value)[:40]!r}, "
+        text = (f"{exc.function_name}() got {exc.actual_type} {text_of(exc.current_value)[:40]!r}, "
                 f"expected {' or '.join(exc.expected_types)}")
+        if exc.actual_type == "string" and "number" in exc.expected_types:
+            text += "; write to_number(...) around the text to use it as a number"
+        return text
     return str(exc).splitlines()[0]
 
 
@@ -245,17 +260,36 @@ def compile_expression(source: Any, roots: Iterable[str] = ROOT_NAMES,
     try:
         parsed = jmespath.compile(source)
     except jexc.JMESPathError as exc:
-        return None, [f"bad expression {source!r}: {_syntax_message(exc)}"]
+        return None, [f"bad expression: {_syntax_message(exc)}\n{caret(source, getattr(exc, 'lex_position', None))}"]
     ast = _hoist_not(copy.deepcopy(parsed.parsed))  # jmespath caches parsed trees: rewrite a copy
     problems: list[str] = []
     used: set[str] = set()
-    _check(ast, True, tuple(roots), None if var_names is None else set(var_names), problems, used)
+    paths: set[tuple[str, ...]] = set()
+    _check(ast, True, tuple(roots), None if var_names is None else set(var_names), problems, used, paths)
     if problems:
         return None, [f"{p} in {source!r}" for p in dict.fromkeys(problems)]
     fast = _fast_path(ast)
     if fast is not None:
-        return Expression(source, ast, fast, True, frozenset(used)), []
-    return Expression(source, ast, compile_tree(ast, FUNCTIONS, _INTERPRETER), False, frozenset(used)), []
+        return Expression(source, ast, fast, True, frozenset(used), frozenset(paths)), []
+    return Expression(source, ast, compile_tree(ast, FUNCTIONS, _INTERPRETER), False, frozenset(used),
+                      frozenset(paths)), []
+
+
+CARET_INDENT = "    "
+
+
+def caret(source: str, position: Any) -> str:
+    """The line of ``source`` holding ``position`` and a caret under it, indented, for a message."""
+    if not isinstance(position, int):
+        return CARET_INDENT + " ".join(source.split())
+    position = max(0, min(position, len(source)))
+    start = source.rfind("\n", 0, position) + 1
+    end = source.find("\n", position)
+    line = source[start:] if end < 0 else source[start:end]
+    column = position - start
+    # A tab would move the caret away from the character it points at: show it as one space.
+    line = line.replace("\t", " ").rstrip()
+    return f"{CARET_INDENT}{line}\n{CARET_INDENT}{' ' * column}^"
 
 
 _LEFT_FIRST = ("subexpression", "index_expression", "projection", "value_projection", "filter_projection",
@@ -280,16 +314,23 @@ def _hoist_not(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def _syntax_message(exc: jexc.JMESPathError) -> str:
-    msg = getattr(exc, "msg", None) or str(exc)
-    pos = getattr(exc, "lex_position", None)
+    msg = str(getattr(exc, "msg", None) or str(exc)).splitlines()[0]
     token = getattr(exc, "token_value", None)
-    where = f" at position {pos}" if isinstance(pos, int) else ""
+    if isinstance(exc, jexc.IncompleteExpressionError) or getattr(exc, "token_type", None) == "eof":
+        what = "the expression ends too early (a value, a closing bracket or quote is missing)"
+    elif msg.lower().startswith("invalid jmespath expression"):
+        what = "this is not a valid expression here"
+    else:
+        what = msg[0].lower() + msg[1:] if msg else "not a valid expression"
     near = f" near {token!r}" if token not in (None, "") else ""
-    return f"{str(msg).splitlines()[0]}{where}{near}"
+    hint = ""
+    if isinstance(token, str) and token in ("'", '"') or "quote" in msg.lower():
+        hint = " (texts are written in single quotes: 'orders/paid')"
+    return f"{what}{near}{hint}; the caret shows where"
 
 
 def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_names: set[str] | None,
-           problems: list[str], used: set[str]) -> None:
+           problems: list[str], used: set[str], paths: set[tuple[str, ...]]) -> None:
     kind = node["type"]
     children = [c for c in node.get("children", []) if isinstance(c, dict)]  # a slice holds plain ints
     if kind == "field" and at_root and node["value"] in _BARE_LITERALS:
@@ -310,22 +351,24 @@ def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_name
         return
     if kind == "subexpression":
         first, rest = children[0], children[1:]
-        _check(first, at_root, roots, var_names, problems, used)
+        if at_root and first["type"] == "field" and first["value"] == "store":
+            paths.add(_store_path(rest))
+        _check(first, at_root, roots, var_names, problems, used, paths)
         if (at_root and var_names is not None and first["type"] == "field" and first["value"] == "vars"
                 and rest and rest[0]["type"] == "field" and rest[0]["value"] not in var_names):
             known = ", ".join(sorted(var_names)) or "none defined"
             problems.append(f"unknown variable 'vars.{rest[0]['value']}' (known: {known})")
         for child in rest:
-            _check(child, False, roots, var_names, problems, used)
+            _check(child, False, roots, var_names, problems, used, paths)
         return
     if kind in ("index_expression", "projection", "value_projection", "filter_projection", "pipe"):
-        _check(children[0], at_root, roots, var_names, problems, used)
+        _check(children[0], at_root, roots, var_names, problems, used, paths)
         for child in children[1:]:
-            _check(child, False, roots, var_names, problems, used)
+            _check(child, False, roots, var_names, problems, used, paths)
         return
     if kind == "expref":
         for child in children:
-            _check(child, False, roots, var_names, problems, used)
+            _check(child, False, roots, var_names, problems, used, paths)
         return
     if kind == "function_expression":
         name = node["value"]
@@ -342,7 +385,20 @@ def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_name
                 problems.append(f"{name}() takes {want} argument(s), got {len(children)}")
     # flatten, comparators, and/or/not, multiselects, key_val_pair, function arguments: same context
     for child in children:
-        _check(child, at_root, roots, var_names, problems, used)
+        _check(child, at_root, roots, var_names, problems, used, paths)
+
+
+def _store_path(rest: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The keys of ``store.a.b[0]...`` after ``store``, up to the first step that is not a plain key."""
+    keys: list[str] = []
+    for child in rest:
+        if child["type"] == "field":
+            keys.append(child["value"])
+            continue
+        if child["type"] == "index_expression" and child["children"] and child["children"][0]["type"] == "field":
+            keys.append(child["children"][0]["value"])
+        break
+    return tuple(keys)
 
 
 def _fast_path(ast: dict[str, Any]) -> Callable[[Any], Any] | None:

@@ -317,11 +317,18 @@ def _required(value: Any, _: Any) -> Any:
     return value
 
 
-def _lookup(value: Any, table: Table) -> Any:
+def _lookup(value: Any, tables: tuple[Table, ...]) -> Any:
     if is_blank(value):
         return None
+    # Several tables are tried in order (an owner's few extra rows before JNE's list); when none
+    # has a row, the message of the last one tried is shown.
+    for table in tables[:-1]:
+        try:
+            return table.lookup(value)
+        except LookupMiss:
+            continue
     try:
-        return table.lookup(value)
+        return tables[-1].lookup(value)
     except LookupMiss as miss:
         raise Reject(miss.code, **miss.params) from None
 
@@ -380,13 +387,23 @@ def _fallback(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> str:
     return text_of(arg)
 
 
-def _table_name(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> Table:
-    if not isinstance(arg, str) or not arg.strip():
-        raise ValueError("needs a table name, e.g. {lookup: destinations}")
-    if arg not in tables:
-        known = ", ".join(sorted(tables)) or "none declared under tables:"
-        raise ValueError(f"unknown table {arg!r} (known: {known})")
-    return tables[arg]
+def _table_name(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> tuple[Table, ...]:
+    names = arg if isinstance(arg, list) and arg else [arg]
+    for name in names:
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("needs a table name, e.g. {lookup: destinations}, or names tried in order, "
+                             "e.g. {lookup: [my_destinations, destinations]}")
+        if name not in tables:
+            known = ", ".join(sorted(tables)) or "none declared under tables:"
+            raise ValueError(f"unknown table {name!r}{_close(name, tables)} (known: {known})")
+    return tuple(tables[name] for name in names)
+
+
+def _close(name: str, known: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f", did you mean {close[0]!r}?" if close else ""
 
 
 def _inline_map(arg: Any, extra: dict[str, Any], tables: dict[str, Table]) -> InlineMap:
@@ -422,7 +439,7 @@ TRANSFORMS: dict[str, Transform] = {t.name: t for t in (
     Transform("postal_code", _postal_code, _no_arg, "a 5-digit Indonesian postal code (spaces, dots, dashes dropped)"),
     Transform("default", _default, _fallback, "use this text when the value is blank"),
     Transform("required", _required, _no_arg, "a blank value is an error"),
-    Transform("lookup", _lookup, _table_name, "look the value up in a CSV table"),
+    Transform("lookup", _lookup, _table_name, "look the value up in a CSV table (or several, tried in order)"),
     Transform("map", _map, _inline_map, "look the value up in an inline list of entries", ("default",)),
 )}
 
