@@ -181,6 +181,10 @@ def test_status_replay_and_worker_once(tmp_path, sandbox, database_url):  # noqa
     assert booked["order"] == "5891234567890" and booked["order_id"] == "T1042"
     assert len(booked["cnote"]) == 16 and booked["attempts"] == 1
     assert "RECEIVER_PHONE" in rows["needs_attention"]["errors"]
+    # beside the words, the same problems as data: field, code, and the rule and line behind them
+    problems = rows["needs_attention"]["problems"]
+    assert any(p["field"] == "RECEIVER_PHONE" and p["code"] and p["rule"] and p["line"] for p in problems)
+    assert booked["problems"] == []
 
     code, out = run("--config", str(path), "status", "--status", "needs_attention")
     assert code == 0 and "RECEIVER_PHONE" in out and "booked" not in out

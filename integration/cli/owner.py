@@ -143,9 +143,9 @@ def status(ctx: click.Context, config_path: str | None, store_id: str | None, st
     status_view.fill_expected_order_ids(engine, config, rows)
     if as_json:
         # the contract's keys, then what a person also asks: why skipped, the shop's own number,
-        # the mapping version it was tried with
+        # the mapping version it was tried with, the problems as data (codes, rule, line)
         keys = ("store", "order", "order_id", "status", "cnote", "attempts", "errors", "updated_at",
-                "skip_reason", "order_number", "mapping_version")
+                "skip_reason", "order_number", "mapping_version", "problems")
         click.echo(json.dumps([{k: r.get(k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
     else:
         status_view.print_header(config, store_id)
