@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 import click
 
 from integration.cli import config_option, load_config_or_exit, main
-from integration.problems import render
+from integration.problems import Problem, render
 from integration.vocabulary import REPLAYABLE, ShipmentStatus
+from integration.webhooks.order_body import NAMES, PLATFORM_MISMATCH, platform_of, unwrap_order
 
 DEFAULT_TOPIC = {"shopify": "orders/create", "woocommerce": "order.created"}
 
@@ -35,9 +36,9 @@ def _read_order(path: str, topic: str | None, platform: str) -> tuple[Any, str]:
         doc = json.loads(raw)
     except ValueError as exc:
         raise click.BadParameter(f"{path} is not JSON: {exc}", param_hint="ORDER.json") from None
-    if isinstance(doc, dict) and isinstance(doc.get("order"), dict) and "id" not in doc:
-        return doc["order"], topic or doc.get("topic") or DEFAULT_TOPIC[platform]
-    return doc, topic or DEFAULT_TOPIC[platform]
+    given = doc.get("topic") if isinstance(doc, dict) and isinstance(doc.get("topic"), str) else None
+    # {"order": {...}} (legacy API v3, Shopify REST, a test fixture): unwrapped as the receiver does
+    return unwrap_order(doc), topic or given or DEFAULT_TOPIC[platform]
 
 
 def _parse_now(value: str | None, tz: str) -> datetime:
@@ -63,6 +64,8 @@ def _parse_now(value: str | None, tz: str) -> datetime:
 def preview(ctx: click.Context, config_path: str | None, store_id: str, topic: str | None,
             now_text: str | None, as_json: bool, order_file: str) -> None:
     """Show the JNE booking an order would produce (no network, no ledger)."""
+    from integration.mapping import MappingResult
+    from integration.mapping.rules.pickup import holiday_notes
     from integration.pipeline import prepare
 
     config = load_config_or_exit(ctx, config_path)
@@ -72,25 +75,36 @@ def preview(ctx: click.Context, config_path: str | None, store_id: str, topic: s
                                  param_hint="--store")
     order, topic = _read_order(order_file, topic, store.platform)
     now = _parse_now(now_text, store.facts.get("pickup", {}).get("timezone", "Asia/Jakarta"))
-    result = prepare(store, topic, order, now)
+    found, signs = platform_of(order)
+    if found is not None and found != store.platform:
+        # The other platform's order under this store's mapping would only report missing fields.
+        mismatch = Problem("order", PLATFORM_MISMATCH, {"found": NAMES[found], "signs": ", ".join(signs[:3]),
+                                                        "store": store_id, "platform": NAMES[store.platform]})
+        result = MappingResult(True, None, {}, [mismatch])
+    else:
+        result = prepare(store, topic, order, now)
     outcome = "skip" if not result.book else "needs_attention" if result.problems else "book"
     errors = result.messages(config.language)
     skip_reason = render(result.skip, config.language) if result.skip is not None else result.skip_reason
+    notes = holiday_notes(store.facts.get("pickup"), now) if result.fields.get("PICKUP_DATE") else []
     if as_json:
         # The contract's keys first; outcome and the problems as data (codes, rule, line) beside them.
         click.echo(json.dumps({"store": store_id, "book": result.book, "skip_reason": skip_reason,
                                "fields": result.fields, "errors": errors, "outcome": outcome,
-                               "topic": topic, "problems": [p.as_dict() for p in result.problems]},
+                               "topic": topic, "problems": [p.as_dict() for p in result.problems],
+                               "pickup_notes": notes},
                               ensure_ascii=False, indent=2))
     else:
-        _print_preview(store_id, topic, outcome, skip_reason, result.fields, errors)
+        _print_preview(store_id, topic, outcome, skip_reason, result.fields, errors, notes)
     ctx.exit(1 if outcome == "needs_attention" else 0)
 
 
 def _print_preview(store_id: str, topic: str, outcome: str, skip_reason: str | None,
-                   fields: dict[str, str], errors: dict[str, list[str]]) -> None:
+                   fields: dict[str, str], errors: dict[str, list[str]], notes: list[str] = ()) -> None:
     verdict = {"book": "would be booked", "needs_attention": "needs attention"}.get(outcome, f"skipped: {skip_reason}")
     click.echo(f"store {store_id}, topic {topic}: {verdict}")
+    for note in notes:  # the pickup day and the holidays it passed over
+        click.echo(f"  {note}")
     from integration.jne.fields import FIELD_NAMES
 
     names = [n for n in FIELD_NAMES if n in fields or n in errors]
