@@ -407,6 +407,7 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
             continue
         account = _account({**doc["jne"], **block["jne"]}) if block.get("jne") else jne
         destination_list = _destination_list(home, account)
+        problems += _overrides_problems(store_id, lookups[OVERRIDES_LOOKUP])
         facts = {k: v for k, v in block.items() if k not in ("webhook_secret", "jne", "lookups")}
         facts["id"] = store_id
         # Where the destination rule finds this store's JNE list and overrides (plain text, so the
@@ -455,6 +456,17 @@ def _account(block: dict[str, Any]) -> JNEAccount:
     return JNEAccount(url=block["url"], username=block["username"], api_key=block["api_key"],
                       timeout_s=float(block.get("timeout_s", 15)),
                       destinations_url=block.get("destinations_url"), origins_url=block.get("origins_url"))
+
+
+def _overrides_problems(store_id: str, path: Path) -> list[str]:
+    """The store's destination overrides checked now (a missing file is an empty table)."""
+    from integration.destinations.overrides import load_overrides
+
+    try:
+        load_overrides(path)
+    except ConfigError as exc:
+        return [f"stores.{store_id}.lookups.destination_overrides: {p}" for p in exc.problems]
+    return []
 
 
 def _destination_list(home: Path, account: JNEAccount) -> Path | None:
