@@ -8,7 +8,7 @@ variant, which share an order id, are two orders), with the default mapping, no 
 and JNE's list synced from the sandbox by ``destinations sync``, as a new store has it.
 
 Shopify files are delivered as ``orders/paid`` (the COD probe as ``orders/create``, as Shopify
-sends a COD order), WooCommerce files as ``order.created``. The corpus is read from ``../shared``
+sends a COD order), WooCommerce files as ``order.created``. The corpus is read from ``../shared/real-orders``
 beside the repository (see test_real_orders_destinations.py); without it these tests skip.
 """
 
