@@ -52,6 +52,8 @@ DEMO_USERNAME = "TESTAPI"
 DEMO_API_KEY = "25c898a9faea1a100859ecd9ef674548"  # the test key published in JNE's own document
 
 MIN_SECRET_LENGTH = 16
+OVERRIDES_LOOKUP = "destination_overrides"  # lookups key of the owner's zip,district,code table
+DESTINATION_FILES = "destination_files"    # store.* key naming the store's JNE list and overrides
 KeyPath = tuple[Any, ...]
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -66,6 +68,8 @@ class JNEAccount:
     username: str
     api_key: str = field(repr=False)
     timeout_s: float = 15.0
+    destinations_url: str | None = None  # JNE's destination list; default <jne.url origin>/insert/getdestination
+    origins_url: str | None = None       # JNE's origin list; default <jne.url origin>/insert/getorigin
 
     @property
     def key(self) -> str:
@@ -85,6 +89,12 @@ class Store:
     mapping: Any = field(repr=False)  # integration.mapping.Mapping, loaded and checked
     jne: JNEAccount
     facts: dict[str, Any] = field(repr=False, hash=False, compare=False)  # store.* in expressions
+    # The store's lookup files by name (``lookups:`` resolved against the config's folder), always
+    # with ``destination_overrides`` (default destination_overrides/<store>.csv beside the config).
+    lookups: dict[str, Path] = field(default_factory=dict, hash=False, compare=False)
+    # JNE's synced destination list of the store's account (``destinations sync`` writes it), or
+    # None for an account at ``jne.url: embedded``, which resolves against the sandbox's own list.
+    destination_list: Path | None = field(default=None, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -181,6 +191,8 @@ _JNE_SCHEMA = {
     "username": _req_text,
     "api_key": _req_text,
     "timeout_s": _number(min=1, max=120),
+    "destinations_url": {**_text, "empty": False, "regex": "^https?://.+"},
+    "origins_url": {**_text, "empty": False, "regex": "^https?://.+"},
 }
 
 _STORE_SCHEMA = {
@@ -191,6 +203,8 @@ _STORE_SCHEMA = {
     "lookups": {"type": "dict", "keysrules": {"type": "string"}, "valuesrules": _req_text},
     "order_prefix": {**_text, "regex": "^[A-Z0-9]{0,12}$", "default": ""},
     "default_service": {**_text, "regex": "^[A-Z0-9]{1,10}$"},
+    # CTC / CTCYES titles: sent as named, or as REG / YES for a contract without same-city prices
+    "ctc_as": {"type": "string", "allowed": ["named", "base"], "default": "named"},
     "account": {"type": "dict", "required": True, "schema": {
         "cust_id": {**_req_text, "maxlength": 10},
         "branch": {**_req_text, "maxlength": 6},
@@ -208,6 +222,8 @@ _STORE_SCHEMA = {
         "time": {**_text, "default": "16:00", "regex": _HHMM},
         "days": {"type": "list", "default": _DAYS[:6], "empty": False,
                  "schema": {"type": "string", "allowed": _DAYS}},
+        "skip_holidays": {"type": "boolean", "default": True},   # Indonesia's public holidays
+        "cuti_bersama": {"type": "boolean", "default": False},   # collective leave days as well
     }},
     "shipper": {"type": "dict", "required": True, "schema": {
         "name": _req_text, "addr1": _req_text, "addr2": _text, "addr3": _text, "city": _req_text,
@@ -379,6 +395,7 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
         doc = checked
 
     # Every store's files too, whatever else is wrong: all problems in one pass.
+    home = path.resolve().parent if path is not None else Path(os.getcwd())  # lists and overrides live here
     later: list[str] = []  # mapping problems: already "file:line: rule: message"
     mapping_problems: dict[str, list[str]] = {}
     mappings: dict[tuple[Path, tuple[tuple[str, str], ...]], Any] = {}
@@ -403,7 +420,10 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
             issues += missing
             continue
         mapping_path = (base / mapping).resolve()
-        tables = {name: str((base / p).resolve()) for name, p in (block.get("lookups") or {}).items()}
+        lookups = _lookups(base, home, store_id, block.get("lookups"))
+        # The overrides are the destination resolver's, not a mapping table (zip,district -> code).
+        tables = {name: str(p) for name, p in lookups.items() if name != OVERRIDES_LOOKUP}
+        issues += [((*here, "lookups", OVERRIDES_LOOKUP), p) for p in _overrides_problems(lookups[OVERRIDES_LOOKUP])]
         cache_key = (mapping_path, tuple(sorted(tables.items())))
         try:
             if cache_key not in mappings:
@@ -430,15 +450,22 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
     stores: dict[str, Store] = {}
     for store_id, block in doc["stores"].items():
         account = _account({**doc["jne"], **block["jne"]}) if block.get("jne") else jne
+        lookups = _lookups(base, home, store_id, block.get("lookups"))
+        destination_list = _destination_list(home, account)
         facts = {k: v for k, v in block.items() if k not in _NOT_FACTS}
         facts["id"] = store_id
+        # Where the destination rule finds this store's JNE list and overrides (plain text, so the
+        # mapping's per-store cache compares it cheaply); see integration.destinations.cache.
+        facts[DESTINATION_FILES] = {"list": str(destination_list) if destination_list else EMBEDDED_SANDBOX,
+                                    "overrides": str(lookups[OVERRIDES_LOOKUP])}
         facts.setdefault("order_prefix", "")
         facts.setdefault("return", {})
         facts.setdefault("batam", {"item_type": "1", "npwp": ""})
         stores[store_id] = Store(
             id=store_id, platform=block["platform"], shop=block["shop"],
             webhook_secret=block["webhook_secret"], mapping_path=(base / block["mapping"]).resolve(),
-            mapping=by_store.get(store_id), jne=account, facts=facts)
+            mapping=by_store.get(store_id), jne=account, facts=facts, lookups=lookups,
+            destination_list=destination_list)
 
     hooks = doc.get("webhooks") or {}
     worker = WorkerSettings(**(doc.get("worker") or {}))
@@ -464,7 +491,9 @@ def _missing_files(base: Path, here: KeyPath, mapping: str, lookups: Any) -> lis
     found = []
     wanted = [((*here, "mapping"), mapping, "*.y*ml")]
     if isinstance(lookups, dict):
-        wanted += [((*here, "lookups", name), p, "*.csv") for name, p in lookups.items() if isinstance(p, str)]
+        # The owner's destination overrides may not exist yet: the dashboard creates the file on a first choice.
+        wanted += [((*here, "lookups", name), p, "*.csv") for name, p in lookups.items()
+                   if isinstance(p, str) and name != OVERRIDES_LOOKUP]
     for key, given, pattern in wanted:
         target = base / given
         if target.is_file():
@@ -494,7 +523,35 @@ def resolve_sqlite_path(url: str, base: Path) -> str:
 
 def _account(block: dict[str, Any]) -> JNEAccount:
     return JNEAccount(url=block["url"], username=block["username"], api_key=block["api_key"],
-                      timeout_s=float(block.get("timeout_s", 15)))
+                      timeout_s=float(block.get("timeout_s", 15)),
+                      destinations_url=block.get("destinations_url"), origins_url=block.get("origins_url"))
+
+
+def _lookups(base: Path, home: Path, store_id: str, given: Any) -> dict[str, Path]:
+    """A store's lookup files resolved, always with its destination overrides (by default beside the config)."""
+    lookups = {name: (base / p).resolve() for name, p in (given or {}).items() if isinstance(p, str)}
+    lookups.setdefault(OVERRIDES_LOOKUP, home / "destination_overrides" / f"{store_id}.csv")
+    return lookups
+
+
+def _overrides_problems(path: Path) -> list[str]:
+    """The store's destination overrides checked now (a missing file is an empty table)."""
+    from integration.destinations.overrides import load_overrides
+
+    try:
+        load_overrides(path)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
+
+
+def _destination_list(home: Path, account: JNEAccount) -> Path | None:
+    """The synced list file of ``account`` (None at the embedded sandbox, whose list needs no sync)."""
+    if account.url == EMBEDDED_SANDBOX:
+        return None
+    from integration.destinations.jne_list import list_path  # the package imports this module
+
+    return list_path(home, account.username, account.url)
 
 
 def _load_mapping(path: Path, tables: dict[str, str]) -> Any:
@@ -556,7 +613,9 @@ def demo_document(env: AbcMapping[str, str]) -> dict[str, Any]:
               "cutoff": "15:00", "time": "16:00", "days": _DAYS[:6]}
     account = {"cust_id": "10950700", "branch": "CGK000", "merchant_id": "TOKODEMO",
                "origin_code": "CGK10000"}
-    common = {"lookups": {"destinations": "jne_destinations.csv", "hs_codes": "hs_codes.csv"},
+    # No destinations table: the demo resolves through JNE's list (the embedded sandbox's own, or
+    # the synced one of JNE_URL's account) and Kemendagri's regions, as a real store does.
+    common = {"lookups": {"hs_codes": "hs_codes.csv"},
               "account": account, "pickup": pickup, "shipper": shipper,
               "batam": {"item_type": "1", "npwp": ""}}
     return {

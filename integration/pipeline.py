@@ -13,6 +13,7 @@ from typing import Any
 from integration.config import Store
 from integration.jne.schema import booking_problems
 from integration.mapping import Mapping, MappingResult
+from integration.webhooks.order_body import unwrap_order
 
 
 def prepare(store: Store, topic: str, order: Any, now: datetime,
@@ -23,6 +24,7 @@ def prepare(store: Store, topic: str, order: Any, now: datetime,
     to fix (its fields stay, best effort, for `preview`).
     """
     event = {"topic": topic, "received_at": (received_at or now).isoformat()}
+    order = unwrap_order(order)  # {"order": {...}} (legacy API v3): the receiver took it the same way
     result = store.mapping.apply(order, store.facts, event, now)
     if not result.book:
         result.problems = []

@@ -82,7 +82,7 @@ def test_preview_json_of_the_example_order(tmp_path, monkeypatch):
     # the contract's keys, and the outcome, the topic used and the problems as data beside them
     assert {"store", "book", "skip_reason", "fields", "errors"} <= set(doc)
     assert set(doc) - {"store", "book", "skip_reason", "fields", "errors"} == {
-        "outcome", "topic", "topic_assumed", "problems", "mapping_version"}
+        "outcome", "topic", "topic_assumed", "problems", "mapping_version", "pickup_notes"}
     assert doc["store"] == "demo" and doc["book"] is True and doc["errors"] == {}
     assert (doc["outcome"], doc["topic"], doc["problems"]) == ("book", "orders/create", [])
     fields = doc["fields"]

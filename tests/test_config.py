@@ -219,3 +219,60 @@ def test_database_url_normalisation(given, expected):
 
 def test_shop_normalisation():
     assert normalise_shop(" https://Toko.example/ ") == "https://toko.example"
+
+
+# -- destinations, couriers and holidays (issue 9) --------------------------------------------------
+
+def test_destination_keys_default_to_the_synced_list_and_overrides_beside_the_config(tmp_path):
+    config = load_config(write_config(tmp_path, HEAD + STORE), env=ENV)
+    store = config.stores["toko-ali"]
+    assert store.lookups["destinations"] == tmp_path / "mappings" / "jne_destinations.csv"
+    assert store.lookups["destination_overrides"] == tmp_path / "destination_overrides" / "toko-ali.csv"
+    assert "destination_overrides" not in store.mapping.tables  # the resolver's, not a mapping table
+    assert store.destination_list == tmp_path / "jne-lists" / "TOKOALI@apiv2.jne.co.id_10102.json"
+    assert store.facts["destination_files"] == {"list": str(store.destination_list),
+                                                "overrides": str(store.lookups["destination_overrides"])}
+    assert store.facts["ctc_as"] == "named"
+    assert (store.facts["pickup"]["skip_holidays"], store.facts["pickup"]["cuti_bersama"]) == (True, False)
+    assert (store.jne.destinations_url, store.jne.origins_url) == (None, None)
+
+
+def test_list_urls_ctc_as_and_holiday_settings_are_read_and_checked(tmp_path):
+    text = (HEAD + "  destinations_url: https://jne.example/tarif/getdestination\n"
+            "  origins_url: https://jne.example/tarif/getorigin\n" + STORE
+            + "    ctc_as: base\n    lookups:\n      destination_overrides: pilihan.csv\n")
+    text = text.replace("      cutoff: \"15:00\"", "      cutoff: \"15:00\"\n      skip_holidays: false\n"
+                                                     "      cuti_bersama: true")
+    text = text.replace("    lookups:\n      destinations: mappings/jne_destinations.csv\n", "", 1)
+    config = load_config(write_config(tmp_path, text), env=ENV)
+    store = config.stores["toko-ali"]
+    assert store.jne.destinations_url == "https://jne.example/tarif/getdestination"
+    assert store.jne.origins_url == "https://jne.example/tarif/getorigin"
+    assert store.facts["ctc_as"] == "base"
+    assert (store.facts["pickup"]["skip_holidays"], store.facts["pickup"]["cuti_bersama"]) == (False, True)
+    assert store.lookups["destination_overrides"] == tmp_path / "pilihan.csv"
+
+    bad = text.replace("ctc_as: base", "ctc_as: sometimes").replace(
+        "https://jne.example/tarif/getorigin", "ftp://jne.example/x")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, bad), env=ENV)
+    keys = " ".join(caught.value.problems)
+    assert "stores.toko-ali.ctc_as" in keys and "jne.origins_url" in keys
+
+
+def test_a_broken_overrides_file_is_a_config_problem_naming_the_row(tmp_path):
+    path = write_config(tmp_path, HEAD + STORE)
+    (tmp_path / "destination_overrides").mkdir()
+    (tmp_path / "destination_overrides" / "toko-ali.csv").write_text("zip,district,code\n2943,,BTH10110\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env=ENV)
+    assert any("destination_overrides" in p and "2943" in p for p in caught.value.problems)
+
+
+def test_the_demo_names_no_sample_destinations_table_and_resolves_against_the_sandbox(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = load_config(None, env={})
+    for store in config.stores.values():
+        assert "destinations" not in store.lookups and "destinations" not in store.mapping.tables
+        assert store.destination_list is None and store.facts["destination_files"]["list"] == EMBEDDED_SANDBOX
+        assert store.lookups["destination_overrides"] == tmp_path / "destination_overrides" / f"{store.id}.csv"

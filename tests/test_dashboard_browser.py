@@ -144,8 +144,8 @@ def test_an_owner_finds_fixes_replays_and_prints_from_the_browser(make_system, s
     expect(p.get_by_role("heading", name="Why it needs attention")).to_be_visible()
     problems = p.locator("table.problems").first
     expect(problems).to_contain_text("DESTINATION_CODE")
-    expect(problems).to_contain_text("fields.DESTINATION_CODE")
-    expect(problems).to_contain_text("shopify.yaml:95")
+    expect(problems).to_contain_text("rules.destination")
+    expect(problems).to_contain_text("shopify.yaml:142")
     shot(p, "order")
 
     # Replay it: the worker takes it again at once (and files the same problem again).
@@ -163,12 +163,15 @@ def test_an_owner_finds_fixes_replays_and_prints_from_the_browser(make_system, s
     shot(p, "order-candidates")
     p.get_by_label("DJJ10217 HUBIKOSI,JAYAWIJAYA").check()
     p.get_by_role("button", name="Use this destination and replay").click()
-    expect(p.locator(".flash.ok")).to_contain_text("Saved 99511 WAMENA -> DJJ10217")
+    expect(p.locator(".flash.ok").first).to_contain_text("Saved 99511 WAMENA -> DJJ10217")
+    # the resolver reads the choice at once: the page's preview of the mapping as it is now books it
+    expect(p.locator(".flash.ok").nth(1)).to_contain_text("Would be booked as it is")
     overrides = system.overrides["toko-contoh"].read_text(encoding="utf-8")
     assert overrides == "zip,district,code\n99511,WAMENA,DJJ10217\n"
     system.wait_drained()
-    # Replayed: the worker mapped it again and filed its own problem in place of the candidates.
-    assert AMBIGUOUS not in str(system.raw("attention").errors)
+    # Replayed: the resolver reads the choice, so the worker books the order to the chosen code.
+    replayed = system.raw("attention")
+    assert AMBIGUOUS not in str(replayed.errors) and replayed.status == "booked"
 
     # The label of a booked order.
     p.goto(system.order_url("cod"))
@@ -186,9 +189,10 @@ def test_an_owner_finds_fixes_replays_and_prints_from_the_browser(make_system, s
     with p.expect_download() as download:
         p.get_by_role("button", name="Labels for selected").click()
     pages = page_texts(Path(download.value.path()).read_bytes())
-    assert len(pages) == 2
-    on_pages = sorted(c for c in (cod["cnote"], system.row("woo")["cnote"]) for text in pages if c in text)
-    assert on_pages == sorted([cod["cnote"], system.row("woo")["cnote"]])
+    assert len(pages) == 3  # #1059 is booked now, to the destination chosen above
+    cnotes = [cod["cnote"], system.row("woo")["cnote"], system.row("attention")["cnote"]]
+    assert sorted(c for c in cnotes for text in pages if c in text) == sorted(cnotes)
+    assert any("DJJ10217" in text and "TC1059" in text for text in pages)
 
     # Stores, and a phone-sized orders list.
     p.goto(f"{url}/admin/stores")

@@ -141,8 +141,9 @@ def test_type_errors_become_expression_errors_not_exceptions():
 
 
 def test_custom_functions_are_registered():
-    assert {"concat", "contains_i", "find_word", "if", "join_nonblank", "lower", "property", "replace",
-            "split", "sum_by", "sum_money", "trim", "upper"} == set(CUSTOM_FUNCTION_NAMES)
+    assert {"buyer_collects", "concat", "contains_i", "find_word", "if", "in_indonesia", "jne_service",
+            "join_nonblank", "lower", "other_courier", "property", "replace", "split", "sum_by", "sum_money",
+            "trim", "upper"} == set(CUSTOM_FUNCTION_NAMES)
 
 
 def test_the_shared_jmespath_cache_is_not_rewritten():

@@ -53,7 +53,7 @@ def recipe(tmp_path):
 
 def test_the_page_has_the_six_recipes():
     assert list(RECIPES) == ["A note attribute, with a fallback", "A tag test", "An amount threshold",
-                             "Skipping store pickup by the shipping title", "One extra destination",
+                             "Skipping the shop's own courier by the shipping title", "One extra destination",
                              "Dropship sender name"]
 
 
@@ -95,24 +95,25 @@ def test_an_amount_threshold(recipe):
     assert "cannot compare the text 'satu juta' with a number" in message and "TypeError" not in message
 
 
-def test_skipping_store_pickup_by_the_shipping_title(recipe):
-    apply = recipe("Skipping store pickup by the shipping title")
+def test_skipping_the_shops_own_courier_by_the_shipping_title(recipe):
+    apply = recipe("Skipping the shop's own courier by the shipping title")
     o = order()
     assert apply(o).book
-    o["shipping_lines"][0]["title"] = "Ambil di Toko (gratis)"
+    o["shipping_lines"][0]["title"] = "Kurir Toko (Jabodetabek)"
     result = apply(o)
-    assert not result.book and result.skip_reason is not None and "picked up at the store" in result.skip_reason
+    assert not result.book and result.skip_reason == "delivered by our own courier"
 
 
 def test_one_extra_destination(recipe):
     apply = recipe("One extra destination")
     o = order()
-    assert apply(o).fields["DESTINATION_CODE"] == "CGK10000"  # the shipped table, as before
+    default = prepare(STORE, "orders/create", order(), NOW).fields["DESTINATION_CODE"]
+    assert apply(o).fields["DESTINATION_CODE"] == default  # not in the table: JNE's list, as before
     o["shipping_address"].update(zip="99511", city="Wamena")
     result = apply(o)
     assert result.fields["DESTINATION_CODE"] == "DJJ20100" and result.problems == []
-    o["shipping_address"].update(zip="99999", city="Nowhere")
-    assert "jne_destinations.csv" in apply(o).messages()["DESTINATION_CODE"][0]
+    o["shipping_address"].update(zip="99999", city="Nowhere", province="Nowhere", province_code=None)
+    assert "DESTINATION_CODE" not in apply(o).fields
 
 
 def test_dropship_sender_name(recipe):

@@ -20,7 +20,7 @@ from integration.mapping.rules.base import REQUIRED
 NOW = datetime(2025, 3, 14, 1, 0, tzinfo=UTC)
 # the smallest block of each rule that loads
 MINIMAL = {"address": {"from": ["order.a"]}, "cod": {"when": "order.cod", "amount": "order.total"},
-           "batam": {}, "pickup": {}}
+           "batam": {}, "pickup": {}, "destination": {"zip": "order.zip"}}
 
 
 def test_every_registered_rule_is_minimally_described_here():
@@ -59,12 +59,12 @@ def test_a_field_rule_for_a_field_a_rule_fills_is_refused_naming_the_rule(tmp_pa
 
 @pytest.mark.parametrize("kind", registry.RULES, ids=lambda k: k.name)
 def test_an_unknown_setting_is_named_with_the_known_ones(tmp_path, kind):
-    path = write(tmp_path, rules_block(kind.name, {**MINIMAL[kind.name], "colour": "red"}))
+    path = write(tmp_path, rules_block(kind.name, {**MINIMAL[kind.name], "spoon": "red"}))
     with pytest.raises(ConfigError) as caught:
         load_mapping(path)
     (problem,) = caught.value.problems
-    line = 3 + len(MINIMAL[kind.name])  # rules:, the rule, its settings, then colour
-    assert problem == f"{path}:{line}: rules.{kind.name}: unknown key 'colour' (known: {', '.join(kind.settings)})"
+    line = 3 + len(MINIMAL[kind.name])  # rules:, the rule, its settings, then spoon (like no setting: no suggestion)
+    assert problem == f"{path}:{line}: rules.{kind.name}: unknown key 'spoon' (known: {', '.join(kind.settings)})"
 
 
 @pytest.mark.parametrize("kind", registry.RULES, ids=lambda k: k.name)

@@ -65,15 +65,27 @@ def test_strip_unsupported_composes_decomposed_accents():
     assert apply("strip_unsupported", "Nguye\u0302\u0303n") == "Nguyễn"
 
 
-def test_max_bytes_cuts_on_a_character_boundary_then_strips_the_end():
-    assert apply({"max_bytes": 5}, "ABCDEFG") == "ABCDE"
+def test_max_bytes_cuts_between_words_and_on_a_character_boundary():
+    assert apply({"max_bytes": 5}, "ABCDEFG") == "ABCDE"  # one word: cut inside it, nothing else fits
     assert apply({"max_bytes": 5}, "ABC") == "ABC"
-    # "Ồ" is 3 bytes: cutting at 30 bytes would split it, so the name ends one byte early
+    # 30 bytes end inside "HỒNG" (and inside its 3-byte "Ồ"): the cut falls between words
     cut = apply({"max_bytes": 30}, "NGUYỄN THỊ ÁNH TUYẾT HỒNG NHUNG")
-    assert cut == "NGUYỄN THỊ ÁNH TUYẾT H"
-    assert len(cut.encode()) == 29
+    assert cut == "NGUYỄN THỊ ÁNH TUYẾT"
+    assert len(cut.encode()) == 27
     assert apply({"max_bytes": 20}, "NGUYỄN THỊ ÁNH TUYẾT") == "NGUYỄN THỊ ÁNH"  # trailing space dropped
     assert apply({"max_bytes": 4}, "ééé") == "éé"
+    # JNE's 20-byte city: never "KOTA TANGERANG SELAT"
+    assert apply({"max_bytes": 20}, "KOTA TANGERANG SELATAN") == "KOTA TANGERANG"
+    assert apply({"max_bytes": 60}, "Kopi Gayo 250g - Bubuk, Kopi Kintamani 200g - Bubuk, Gelas Kopi") == \
+        "Kopi Gayo 250g - Bubuk, Kopi Kintamani 200g - Bubuk, Gelas"
+
+
+def test_strip_unsupported_and_decode_entities_give_the_characters_woocommerce_meant():
+    assert apply("strip_unsupported", "Kopi &amp; Teh") == "Kopi & Teh"
+    assert apply("strip_unsupported", "Kopi &amp Teh") == "Kopi & Teh"
+    assert apply("strip_unsupported", "Ship Your Idea &ndash; Color: Black") == "Ship Your Idea - Color Black"
+    assert apply("strip_unsupported", "Ship Your Idea &ndash Color: Black") == "Ship Your Idea - Color Black"
+    assert apply("decode_entities", "Caf&eacute; &amp;ndash; Bar") == "Caf\u00e9 \u2013 Bar"
 
 
 def test_max_bytes_on_a_huge_string_is_quick_and_exact():
@@ -231,7 +243,7 @@ def test_bad_arguments_are_reported(spec, needle):
 
 def test_pipeline_applies_in_order_and_stops_at_the_first_rejection():
     steps = (step("strip_unsupported"), step("upper"), step({"max_bytes": 8}))
-    assert run_pipeline("  siti 🙂 rahmawati", steps) == "SITI RAH"
+    assert run_pipeline("  siti 🙂 rahmawati", steps) == "SITI"  # 8 bytes end inside a word
     with pytest.raises(Reject):
         run_pipeline("abc", (step("phone"), step("upper")))
 

@@ -312,8 +312,7 @@ def test_sqlite_gone_answers_503_then_recovers(served_app, tmp_path):
 
     away = tmp_path / "db-away"
     os.rename(home, away)  # the file's directory disappears (unmounted volume, deleted path)
-    served.engine.dispose()  # open handles would keep writing to the moved file; a restart drops them
-    _assert_unavailable(served, body, "during")
+    _assert_unavailable(served, body, "during")  # the open connections would write to the moved file
     os.rename(away, home)
     _assert_available(served, body, "after")
     assert [row["event_id"] for row in inbox(served)] == ["before", "after"]
@@ -324,9 +323,58 @@ def test_sqlite_directory_deleted_answers_503(served_app, tmp_path):
     home.mkdir()
     served = served_app(write_config(tmp_path, f"sqlite:///{home / 'ledger.db'}"))
     body, _ = example("shopify_cod")
+    _assert_available(served, body, "before")
     shutil.rmtree(home)
-    served.engine.dispose()
     _assert_unavailable(served, body, "gone")
+    _assert_unavailable(served, body, "before")  # not "duplicate": the ledger that knew it is gone
+
+
+def _copy_ledger(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite ledger (SQLite's backup API), as a backup would be made."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def test_sqlite_ledger_file_deleted_under_the_server_answers_503_never_200(served_app, tmp_path):
+    db = tmp_path / "ledger.db"
+    served = served_app(write_config(tmp_path, f"sqlite:///{db}"))
+    body, _ = example("shopify_cod")
+    _assert_available(served, body, "before")
+    db.unlink()  # the connections still hold the deleted file: whatever they wrote would be lost
+    _assert_unavailable(served, body, "after-delete")
+    _assert_unavailable(served, body, "before")  # a repeat is not "duplicate" either
+
+
+@pytest.mark.parametrize("replacement", [b"", b"not a database at all" * 100], ids=["empty file", "garbage"])
+def test_sqlite_ledger_file_replaced_by_a_non_ledger_answers_503(served_app, tmp_path, replacement):
+    db = tmp_path / "ledger.db"
+    served = served_app(write_config(tmp_path, f"sqlite:///{db}"))
+    body, _ = example("shopify_cod")
+    _assert_available(served, body, "before")
+    db.unlink()
+    db.write_bytes(replacement)  # another file at the path: the old connections must not be used
+    r = post(served, "shopify", body, shopify(body, event_id="after-replace"))
+    assert (r.status_code, r.json()) == (503, {"error": "database unavailable"})
+
+
+def test_a_restored_sqlite_ledger_is_written_again_without_a_restart(served_app, tmp_path):
+    db = tmp_path / "ledger.db"
+    backup = tmp_path / "backup.db"
+    served = served_app(write_config(tmp_path, f"sqlite:///{db}"))
+    body, _ = example("shopify_cod")
+    _assert_available(served, body, "before")
+    _copy_ledger(db, backup)
+    db.unlink()
+    _assert_unavailable(served, body, "while-gone")
+    shutil.copyfile(backup, db)  # the owner restores the ledger from the backup
+    _assert_available(served, body, "after")
+    r = post(served, "shopify", body, shopify(body, event_id="before"))
+    assert (r.status_code, r.json()["status"]) == (200, "duplicate")  # the restored ledger knows it
+    assert [row["event_id"] for row in inbox(served)] == ["before", "after"]
 
 
 def test_postgresql_stopped_answers_503_then_recovers(served_app, tmp_path, pg_url):

@@ -7,8 +7,9 @@ fix are printed as plain messages with exit status 1 or 2, never as tracebacks.
 This module holds the group ``main``, the shared ``--config`` option and the config loading; each
 module beside it adds the commands of one concern to ``main`` (``service``: serve, worker, sandbox;
 ``owner``: check, preview, status, replay; ``show``: one stored order; ``send``: a signed delivery of an
-order file; ``database``: db upgrade; ``privacy``: prune; ``dashboard``: labels, dashboard). A new
-concern is a new module and one name in the import at the bottom.
+order file; ``database``: db upgrade; ``privacy``: prune; ``dashboard``: labels, dashboard;
+``destinations``: destinations sync). A new concern is a new module and one name in the import at
+the bottom.
 """
 
 from __future__ import annotations
@@ -65,4 +66,13 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 # Each module registers its commands on ``main`` when imported; ``main`` must exist first.
-from integration.cli import dashboard, database, owner, privacy, send, service, show  # noqa: E402, F401
+from integration.cli import (  # noqa: E402, F401
+    dashboard,
+    database,
+    destinations,
+    owner,
+    privacy,
+    send,
+    service,
+    show,
+)

@@ -11,9 +11,10 @@ import click
 
 from integration.cli import config_option, load_config_or_exit, main
 from integration.cli.order_file import read_order_file
-from integration.problems import render
+from integration.problems import Problem, render
 from integration.terminal import escape
 from integration.vocabulary import REPLAYABLE, ShipmentStatus
+from integration.webhooks.order_body import NAMES, PLATFORM_MISMATCH, platform_of
 
 
 @main.command()
@@ -68,6 +69,8 @@ def _parse_now(value: str | None, tz: str) -> datetime:
 def preview(ctx: click.Context, config_path: str | None, store_id: str, topic: str | None,
             now_text: str | None, as_json: bool, order_file: str) -> None:
     """Show the JNE booking an order would produce (no network, no ledger)."""
+    from integration.mapping import MappingResult
+    from integration.mapping.rules.pickup import holiday_notes
     from integration.pipeline import prepare
 
     config = load_config_or_exit(ctx, config_path)
@@ -78,31 +81,42 @@ def preview(ctx: click.Context, config_path: str | None, store_id: str, topic: s
     read = read_order_file(order_file, topic, store.platform)
     order, topic = read.order, read.topic
     now = _parse_now(now_text, store.facts.get("pickup", {}).get("timezone", "Asia/Jakarta"))
-    result = prepare(store, topic, order, now)
+    found, signs = platform_of(order)
+    if found is not None and found != store.platform:
+        # The other platform's order under this store's mapping would only report missing fields.
+        mismatch = Problem("order", PLATFORM_MISMATCH, {"found": NAMES[found], "signs": ", ".join(signs[:3]),
+                                                        "store": store_id, "platform": NAMES[store.platform]})
+        result = MappingResult(True, None, {}, [mismatch])
+    else:
+        result = prepare(store, topic, order, now)
     outcome = "skip" if not result.book else "needs_attention" if result.problems else "book"
     errors = result.messages(config.language)
     skip_reason = render(result.skip, config.language) if result.skip is not None else result.skip_reason
+    notes = holiday_notes(store.facts.get("pickup"), now) if result.fields.get("PICKUP_DATE") else []
     if as_json:
         # The contract's keys first; outcome and the problems as data (codes, rule, line) beside them.
         click.echo(json.dumps({"store": store_id, "book": result.book, "skip_reason": skip_reason,
                                "fields": result.fields, "errors": errors, "outcome": outcome,
                                "topic": topic, "topic_assumed": read.topic_assumed,
                                "problems": [p.as_dict() for p in result.problems],
-                               "mapping_version": result.mapping_version or None},
+                               "mapping_version": getattr(result, "mapping_version", None) or None,
+                               "pickup_notes": notes},
                               ensure_ascii=False, indent=2))
     else:
         if read.topic_assumed:
             click.echo(f"topic {topic} assumed: the file does not say, and {read.topic_reason} "
                        "(--topic to choose another)")
-        _print_preview(store_id, topic, outcome, skip_reason, result.fields, errors)
+        _print_preview(store_id, topic, outcome, skip_reason, result.fields, errors, notes)
     ctx.exit(1 if outcome == "needs_attention" else 0)
 
 
 def _print_preview(store_id: str, topic: str, outcome: str, skip_reason: str | None,
-                   fields: dict[str, str], errors: dict[str, list[str]]) -> None:
+                   fields: dict[str, str], errors: dict[str, list[str]], notes: list[str] = ()) -> None:
     verdict = {"book": "would be booked", "needs_attention": "needs attention"}.get(
         outcome, f"skipped: {escape(skip_reason or '')}")
     click.echo(f"store {escape(store_id)}, topic {escape(topic)}: {verdict}")
+    for note in notes:  # the pickup day and the holidays it passed over
+        click.echo(f"  {escape(note)}")
     from integration.jne.fields import FIELD_NAMES
 
     names = [n for n in FIELD_NAMES if n in fields or n in errors]

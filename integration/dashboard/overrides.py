@@ -39,6 +39,9 @@ def override_path(config: Config, store: Store) -> Path:
     The default, ``destination_overrides/<store>.csv`` next to integration.yaml (the working
     directory for the built-in demo), is used until the owner names a file.
     """
+    configured = getattr(store, "lookups", {}).get(TABLE)  # integration.yaml's, or its default
+    if configured is not None:
+        return Path(configured)
     table = getattr(store.mapping, "tables", {}).get(TABLE)
     if table is not None and getattr(table, "path", None):
         return Path(table.path)

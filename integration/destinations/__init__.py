@@ -7,6 +7,8 @@
 - :mod:`.overrides`: the owner's ``zip,district,code`` table, which wins over everything.
 - :mod:`.resolver`: an address -> one code, several candidates, or none, in microseconds.
 - :mod:`.country`: an address abroad is never booked as domestic.
+- :mod:`.cache`: one resolver per store's files, rebuilt when the synced list or the overrides change
+  (what the mapping's ``destination`` rule uses on every order).
 
 :func:`load_resolver` builds a resolver from the files a store's configuration names.
 """

@@ -40,11 +40,13 @@ __all__ = ["AMBIGUOUS", "CONFLICT", "FOUND", "NO_LIST", "NOTHING", "NOT_IN_LIST"
 
 FOUND, AMBIGUOUS, UNKNOWN = "found", "ambiguous", "unknown"
 
+# ``choices`` is the candidates in words; the params also carry ``candidates`` as data
+# ([{code, name}], what the dashboard's picker lists), ``zip`` and ``district`` (the override key).
 AMBIGUOUS_CODE = define(
     "destination.ambiguous",
-    en="{where} matches {count} JNE destinations: {candidates}; choose one (it is kept in the destination "
+    en="{where} matches {count} JNE destinations: {choices}; choose one (it is kept in the destination "
        "overrides)",
-    id="{where} cocok dengan {count} tujuan JNE: {candidates}; pilih satu (disimpan di destination overrides)")
+    id="{where} cocok dengan {count} tujuan JNE: {choices}; pilih satu (disimpan di destination overrides)")
 NOT_IN_LIST = define(
     "destination.not_in_list",
     en="{where} has no destination in JNE's list; add the code to the destination overrides",
@@ -77,11 +79,13 @@ NOTHING = define(
 _ZIP = re.compile(r"[0-9]{5}")
 _MEMO_MAX = 50_000
 # RECEIVER_REGION words for the provinces whose Kemendagri names are long (as JNE's samples write them).
-_SHORT_PROVINCES = {"DAERAH KHUSUS IBUKOTA JAKARTA": "DKI JAKARTA", "DAERAH ISTIMEWA YOGYAKARTA": "DI YOGYAKARTA"}
+# "KEPULAUAN BANGKA BELITUNG" does not fit RECEIVER_REGION's 20 bytes: "KEP BANGKA BELITUNG".
+_SHORT_PROVINCES = {"DAERAH KHUSUS IBUKOTA JAKARTA": "DKI JAKARTA", "DAERAH ISTIMEWA YOGYAKARTA": "DI YOGYAKARTA",
+                    "KEPULAUAN BANGKA BELITUNG": "KEP BANGKA BELITUNG"}
 
 
 def region_name(province: str) -> str:
-    """A province as RECEIVER_REGION: upper case, "DKI JAKARTA" and "DI YOGYAKARTA" for the long ones."""
+    """A province as RECEIVER_REGION: upper case, "DKI JAKARTA", "DI YOGYAKARTA" for the long ones (<= 20 bytes)."""
     key = province_key(province)
     return _SHORT_PROVINCES.get(key, key)
 
@@ -334,7 +338,12 @@ class DestinationResolver:
             for row in found:
                 rows.setdefault(row.code, row)
         where = f"{_area_words(areas)} (postal code {postal})"
-        return self._answer(rows, where, one_city, "jne-district" if via == {"jne-district"} else "jne-city")
+        # The override a choice between candidates is kept under: the kecamatan when the address is
+        # in one, else the whole postal code (the street names none of them).
+        districts = {a.district.name for a in areas}
+        district = districts.pop() if len(districts) == 1 else ""
+        return self._answer(rows, where, one_city, "jne-district" if via == {"jne-district"} else "jne-city",
+                            postal, district)
 
     def _from_names(self, postal: str, city: str, district: str) -> Resolution:
         if not (city or district):
@@ -352,19 +361,22 @@ class DestinationResolver:
                 rows.setdefault(row.code, row)
         named = self.regions.cities_named(city) if city else ()
         where = ", ".join(t for t in (district, city) if t)
-        resolution = self._answer(rows, where, named[0] if len(named) == 1 else None, "jne-name")
+        resolution = self._answer(rows, where, named[0] if len(named) == 1 else None, "jne-name", postal, district)
         if not resolution.found and postal and resolution.problem_code == NOT_IN_LIST:
             return Resolution(UNKNOWN, where=where, problem_code=UNKNOWN_CODE,
                               params=(("where", where), ("zip", postal)))
         return resolution
 
     @staticmethod
-    def _answer(rows: dict[str, JNEPlace], where: str, city: City | None, via: str) -> Resolution:
+    def _answer(rows: dict[str, JNEPlace], where: str, city: City | None, via: str, postal: str = "",
+                district: str = "") -> Resolution:
         candidates = tuple(Candidate(r.code, r.name) for r in sorted(rows.values(), key=lambda r: r.code))
         if len(candidates) == 1:
             return Resolution(FOUND, candidates[0].code, candidates, via, where, city)
         if candidates:
             return Resolution(AMBIGUOUS, None, candidates, via, where, city, AMBIGUOUS_CODE,
                               (("where", where), ("count", len(candidates)),
-                               ("candidates", _candidates_text(candidates))))
+                               ("choices", _candidates_text(candidates)),
+                               ("candidates", tuple({"code": c.code, "name": c.name} for c in candidates)),
+                               ("zip", postal), ("district", district)))
         return Resolution(UNKNOWN, where=where, city=city, problem_code=NOT_IN_LIST, params=(("where", where),))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
 import time
 import weakref
@@ -92,11 +93,12 @@ class _SQLiteWriteLock:
     instead of a hung request. BEGIN IMMEDIATE and busy_timeout remain the guard against any other writer.
     """
 
-    def __init__(self, path: str | None):
+    def __init__(self, path: str | None, database: str | None = None):
         self.threads = threading.Lock()
         self.path = path
         self._fd: int | None = None
         self._pid = 0
+        self.ledger = LedgerFile(database) if database else None
 
     def _file(self) -> int | None:
         if self.path is None:
@@ -140,6 +142,74 @@ class _SQLiteWriteLock:
                         fcntl.flock(fd, fcntl.LOCK_UN)
 
 
+class LedgerGone(sa.exc.OperationalError):
+    """The SQLite ledger file is not where the engine opened it: nothing may be written (503)."""
+
+    def __init__(self, reason: str):
+        super().__init__("(ledger file check)", None, sqlite3.OperationalError(reason))
+
+
+class LedgerFile:
+    """The identity (device, inode) of a SQLite ledger file, checked before each write transaction.
+
+    A connection keeps writing to the file it opened, even after that file was deleted, moved or
+    replaced: the writes succeed, the webhook gets 200, and the delivery is lost with the old file.
+    So before each write the path is looked up (one ``stat``, about a microsecond):
+
+    - missing: the write fails as the database being unavailable (503, the platform retries), and
+      the pooled connections are closed;
+    - another file (a ledger restored from a backup): the pooled connections are closed, the old
+      file's ``-wal`` and ``-shm`` still beside it are moved aside (``...-wal.orphaned-<time>``;
+      SQLite would otherwise replay the old file's WAL into the new one), and the next connection
+      opens the file that is there now: writing resumes without a restart. A file that is not a
+      ledger then fails on its own, again as unavailable.
+    """
+
+    SIDE_FILES = ("-wal", "-shm")
+
+    def __init__(self, database: str):
+        self.database = database
+        self.files: dict[str, tuple[int, int]] = {}  # "", "-wal", "-shm" -> identity, as the connections opened them
+        self.connected = False
+
+    @staticmethod
+    def _identity(path: str) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def opened(self) -> None:
+        """A new connection opened the file (and its WAL): remember which files those are."""
+        for suffix in ("", *self.SIDE_FILES):
+            identity = self._identity(self.database + suffix)
+            if identity is not None:
+                self.files[suffix] = identity
+        self.connected = True
+
+    def check(self, engine: Engine) -> None:
+        """Raise LedgerGone when the file is missing; start over on the file there when it is another one."""
+        current = self._identity(self.database)
+        if current is None:
+            if self.connected:
+                self.connected = False
+                engine.dispose()  # the old connections would write to a file nobody can read again
+            raise LedgerGone(f"the ledger file {self.database} is gone")
+        known = self.files.get("")
+        if known is None or current == known:
+            return
+        engine.dispose()
+        self.connected = False
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        for suffix in self.SIDE_FILES:
+            side = self.database + suffix
+            if self.files.get(suffix) is not None and self._identity(side) == self.files[suffix]:
+                with suppress(OSError):
+                    os.replace(side, f"{side}.orphaned-{stamp}")
+        self.files = {}
+
+
 _SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, _SQLiteWriteLock] = weakref.WeakKeyDictionary()
 
 
@@ -151,8 +221,13 @@ def writing(engine: Engine) -> Iterator[Connection]:
         with engine.begin() as conn:
             yield conn
         return
-    with lock.hold(), engine.begin() as conn:
-        yield conn
+    with lock.hold():
+        if lock.ledger is not None:
+            lock.ledger.check(engine)  # in the write turn: no other writer of this process is mid-write
+        with engine.begin() as conn:
+            yield conn
+        if lock.ledger is not None and len(lock.ledger.files) <= len(LedgerFile.SIDE_FILES):
+            lock.ledger.opened()  # SQLite makes the -wal and -shm at the first write: know them too
 
 
 @contextmanager
@@ -165,7 +240,8 @@ def one_statement(engine: Engine) -> Iterator[Connection]:
 def _setup_sqlite(engine: Engine) -> None:
     database = engine.url.database
     on_disk = bool(database) and database != ":memory:" and "mode=memory" not in str(engine.url)
-    _SQLITE_WRITE_LOCKS[engine] = _SQLiteWriteLock(f"{database}-writelock" if on_disk else None)
+    lock = _SQLITE_WRITE_LOCKS[engine] = _SQLiteWriteLock(f"{database}-writelock" if on_disk else None,
+                                                          database if on_disk else None)
     if on_disk:
         file_modes.secure_sqlite_files(database)  # personal data: 0600, WAL and SHM follow the file
 
@@ -185,6 +261,8 @@ def _setup_sqlite(engine: Engine) -> None:
         # erased customer's name must not survive in an old copy of the row (ledger/retention.py).
         cur.execute("PRAGMA secure_delete = FAST")
         cur.close()
+        if lock.ledger is not None:
+            lock.ledger.opened()  # after journal_mode: the WAL beside the file exists now
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
@@ -260,6 +338,9 @@ def ping(engine: Engine) -> bool:
 
 
 def _select_one(engine: Engine) -> None:
+    lock = _SQLITE_WRITE_LOCKS.get(engine)
+    if lock is not None and lock.ledger is not None:
+        lock.ledger.check(engine)  # a ledger file that is gone is down, whatever a new empty file answers
     with engine.connect() as conn:
         conn.exec_driver_sql("SELECT 1")
 

@@ -92,9 +92,9 @@ class ValueRule:
                            all(e is None or e.roots <= _STORE_ONLY for e in (self.value, self.when)))
 
     def compute(self, scope: dict[str, Any]) -> Any:
-        """The raw result (None when ``when`` is false); raises ExpressionError or Reject."""
+        """The raw result (``OFF`` when ``when`` is false); raises ExpressionError or Reject."""
         if self.when is not None and is_false(self.when.evaluate(scope)):
-            return None
+            return OFF
         value = self.const if self.value is None else self.value.evaluate(scope)
         if self.steps:
             # Store facts repeat on every order: remember their transformed form. Order data is
@@ -109,6 +109,8 @@ class ValueRule:
 
 
 Fail = Callable[[str, str, dict[str, Any], Origin | None], None]
+# What a rule whose ``when`` is false gives: no value and, unlike a blank value, no problem either.
+OFF: Any = type("Off", (), {"__repr__": lambda self: "OFF", "__bool__": lambda self: False})()
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,7 @@ class Mapping:
                 continue
             if type(raw) is str and (text := raw.strip()):
                 values[rule.name] = text
-            elif (text := self._as_field(rule, raw, fail)) is not None:
+            elif raw is not OFF and (text := self._as_field(rule, raw, fail)) is not None:
                 values[rule.name] = text
 
     def _store_fields(self, store: dict[str, Any], scope: dict[str, Any]) -> tuple[dict[str, str], list[Problem]]:
@@ -257,7 +259,8 @@ class Mapping:
     @staticmethod
     def _run(rule: ValueRule, scope: dict[str, Any], key: str, fail: Fail) -> Any:
         try:
-            return rule.compute(scope)
+            value = rule.compute(scope)
+            return None if value is OFF else value
         except ExpressionError as exc:
             fail(key, EXPRESSION_FAILED, {"error": str(exc)}, rule.origin)
         except Reject as exc:
@@ -273,7 +276,7 @@ class Mapping:
         if text:
             return text
         spec = BY_NAME.get(rule.name)
-        if spec is not None and spec.required and rule.when is None:
+        if spec is not None and spec.required:  # a false ``when`` never gets here (OFF)
             if rule.value is not None:
                 fail(rule.name, BLANK_EXPRESSION, {"expression": rule.value.source}, rule.origin)
             else:

@@ -18,6 +18,12 @@ The order of checks is the security argument, so it is fixed here:
    id -> 400. A genuine order always has an id, so only a broken sender gets here; answering 200
    would claim we took a delivery we did not store (the contract's 200s are accepted, repeat and
    ignored topic), and 400 puts the fault in the platform's delivery log where the owner sees it.
+   A body ``{"order": {...}}`` is unwrapped first (``order_body.unwrap_order``), here as in the
+   worker, ``preview`` and the dashboard: it is what a WooCommerce webhook set to "Legacy API v3"
+   sends (and Shopify's REST shape). Unwrapping rather than refusing, because that order is whole
+   and signed by the store: refusing it would lose real orders of shops whose webhook still uses
+   the legacy format (WooCommerce never retries), while unwrapping costs one dict lookup and gives
+   the same answer in ``preview`` and in the receiver. The raw bytes are stored as they came.
 7. One ledger transaction -> 200 stored / duplicate / ignored; database away -> 503 so the platform
    retries. Never 200 for a delivery that is not stored.
 
@@ -49,6 +55,7 @@ from integration.log_throttle import ThrottledLog
 from integration.metrics import DELIVERIES, OTHER_TOPIC, UNKNOWN_STORE
 from integration.state import current_state
 from integration.vocabulary import DeliveryOutcome, IngestOutcome
+from integration.webhooks.order_body import unwrap_order
 
 log = logging.getLogger(__name__)
 REFUSALS = ThrottledLog(log)  # a flood of bad deliveries: one line per cause, then a count per 10 s
@@ -181,6 +188,7 @@ def _process(platform: Platform, intake: Intake, topic: str) -> tuple[Answer, St
         return Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": "body is not JSON"}), store
     if not isinstance(order, dict):
         return Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": "body is not a JSON object"}), store
+    order = unwrap_order(order)
     order_ref = _order_ref(order.get("id"))
     if order_ref is None:
         return Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": "order has no id"}), store

@@ -184,6 +184,40 @@ class MappingFunctions(jfun.Functions):
     def _func_if(self, condition: Any, then: Any, otherwise: Any) -> Any:
         return otherwise if is_false(condition) else then
 
+    # Shipping lines and addresses, read by integration.couriers and integration.destinations.
+
+    @jfun.signature({"types": []}, {"types": []}, {"types": []})
+    def _func_jne_service(self, title: Any, default: Any, ctc_as: Any) -> Any:
+        # "JNE - OKE" -> OKE; a neutral title -> the default; another courier's line -> null
+        return _shipping(title, default, ctc_as).service
+
+    @jfun.signature({"types": []})
+    def _func_other_courier(self, title: Any) -> Any:
+        # "SICEPAT - REG" -> "SiCepat"; a JNE or neutral title (or the buyer collecting) -> null
+        choice = _shipping(title)
+        return choice.courier if choice.skip_reason and choice.courier != "none" else None
+
+    @jfun.signature({"types": []})
+    def _func_buyer_collects(self, title: Any) -> bool:
+        # "Local pickup", "Ambil di toko": nothing is shipped
+        return _shipping(title).courier == "none"
+
+    @jfun.signature({"types": []})
+    def _func_in_indonesia(self, address: Any) -> Any:
+        # true, false (abroad) or null (the address does not say)
+        from integration.destinations.country import address_country
+
+        return address_country(address).inside
+
+
+def _shipping(title: Any, default: Any = None, ctc_as: Any = None) -> Any:
+    from integration.couriers import read_shipping_line
+
+    text = "" if title is None or isinstance(title, list | dict) else _as_text(title)
+    service = _as_text(default).strip().upper() if isinstance(default, str | int) else ""
+    mode = _as_text(ctc_as).strip().lower() if isinstance(ctc_as, str) else ""
+    return read_shipping_line(text[:200], service or "REG", mode or "named")
+
 
 @functools.lru_cache(maxsize=256)
 def _word_pattern(word: str) -> re.Pattern[str] | None:

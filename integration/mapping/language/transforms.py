@@ -32,6 +32,7 @@ from integration.mapping.language.values import (
     whole_rupiah,
 )
 from integration.problems import define
+from integration.text import cut_bytes, decode_entities
 
 
 class Reject(Refusal):
@@ -141,10 +142,17 @@ _LOOKALIKES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "
 _PLAIN = re.compile(r"[A-Za-z0-9 .,\-/#&()']*")
 
 
+def _decode_entities(value: Any, _: Any) -> Any:
+    text = _text(value)
+    return text if text is None else decode_entities(text)
+
+
 def _strip_unsupported(value: Any, _: Any) -> Any:
     text = _text(value)
     if text is None:
         return None
+    if "&" in text:  # WooCommerce sends names HTML-escaped ("Kopi &amp; Teh"): JNE must get "Kopi & Teh"
+        text = decode_entities(text)
     if _PLAIN.fullmatch(text):  # the usual case: nothing to drop
         return " ".join(text.split())
     text = unicodedata.normalize("NFC", text).translate(_LOOKALIKES)
@@ -167,11 +175,11 @@ def _max_bytes(value: Any, limit: int) -> Any:
     text = _text(value)
     if text is None:
         return None
-    head = text[:limit]  # a character is at least one byte: never encode a huge string whole
-    data = head.encode("utf-8")
-    if len(data) <= limit and len(head) == len(text):
+    if len(text) <= limit and text.isascii():
         return text
-    return data[:limit].decode("utf-8", errors="ignore").rstrip()
+    # between words where a boundary fits ("KOPI GAYO, FRENCH" not "KOPI GAYO, FRENCH PR"); a
+    # character is at least one byte, so a huge text is never encoded whole
+    return cut_bytes(text[: limit + 1], limit).rstrip()
 
 
 def _digits(value: Any, _: Any) -> Any:
@@ -425,10 +433,13 @@ TRANSFORMS: dict[str, Transform] = {t.name: t for t in (
     Transform("upper", _upper, _no_arg, "UPPER CASE"),
     Transform("lower", _lower, _no_arg, "lower case"),
     Transform("trim", _trim, _no_arg, "remove outer spaces and collapse inner runs of spaces"),
+    Transform("decode_entities", _decode_entities, _no_arg,
+              "HTML entities to the characters meant: &amp; -> &, &ndash; -> \u2013 (WooCommerce escapes names)"),
     Transform("strip_unsupported", _strip_unsupported, _no_arg,
-              "drop characters JNE cannot take (emoji, symbols, control characters); keep letters, "
-              "digits, spaces and . , - / # & ( ) '"),
-    Transform("max_bytes", _max_bytes, _positive_int, "cut to N UTF-8 bytes on a character boundary"),
+              "decode HTML entities, then drop characters JNE cannot take (emoji, symbols, control "
+              "characters); keep letters, digits, spaces and . , - / # & ( ) '"),
+    Transform("max_bytes", _max_bytes, _positive_int,
+              "cut to N UTF-8 bytes between words (inside a word only when one word is longer)"),
     Transform("digits", _digits, _no_arg, "keep the digits 0-9 only"),
     Transform("alnum_upper", _alnum_upper, _no_arg, "keep A-Z and 0-9 only, upper case"),
     Transform("phone", _phone, _region, "a phone number in +62... form (argument: country, default ID)"),

@@ -1,7 +1,8 @@
 """The pickup slot: which day and time JNE collects an order, from the store's pickup block.
 
 An order placed before the cutoff on a pickup day is collected that day at the pickup time;
-otherwise on the next pickup day. Everything is computed in the pickup's own time zone, because a
+otherwise on the next pickup day. Indonesia's public holidays are passed over (``skip_holidays``,
+on by default; collective leave too with ``cuti_bersama: true``), from ``integration.pickup_days``. Everything is computed in the pickup's own time zone, because a
 shop in Makassar (UTC+8) and one in Jakarta (UTC+7) see different dates for the same instant.
 
 As a plug-in the rule ``provides`` the scope root ``pickup`` (``pickup.date``, ``pickup.time``) before
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +26,7 @@ from integration.mapping.language.expressions import (
 )
 from integration.mapping.language.values import Refusal, text_of
 from integration.mapping.rules.base import Applied, ConfiguredRule, LoadContext, RuleKind
+from integration.pickup_days import holidays_known, next_pickup_day, skipped_holidays
 from integration.problems import Origin, Problem, define
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -106,7 +108,7 @@ def pickup_slot(block: Any, now: datetime) -> Slot:
     days = block.get("days")
     key = (text_of(block.get("timezone")), text_of(block.get("cutoff")), text_of(block.get("time")),
            tuple(text_of(d) for d in days) if isinstance(days, list) else text_of(days),
-           int(now.timestamp() // 60))
+           _skips_holidays(block), _cuti_bersama(block), int(now.timestamp() // 60))
     found = _RECENT.get(key)
     if found is None:
         found = _slot(block, now)
@@ -119,18 +121,52 @@ def pickup_slot(block: Any, now: datetime) -> Slot:
 _RECENT: dict[tuple[Any, ...], Slot] = {}
 
 
-def _slot(block: dict[str, Any], now: datetime) -> Slot:
+def _skips_holidays(block: dict[str, Any]) -> bool:
+    return block.get("skip_holidays") is not False  # on unless the store says false
+
+
+def _cuti_bersama(block: dict[str, Any]) -> bool:
+    return block.get("cuti_bersama") is True  # off unless the store says true
+
+
+def _first_day(block: dict[str, Any], now: datetime) -> tuple[date, date, time]:
+    """(the first day the order could be collected, its pickup date, the pickup time)."""
     zone = _zone(block)
     cutoff = _clock(block, "cutoff")
     at = _clock(block, "time")
     days = _days(block)
     local = now.astimezone(zone)
     day = local.date()
-    if not (day.weekday() in days and local.time().replace(tzinfo=None) < cutoff):
-        day += timedelta(days=1)
-        while day.weekday() not in days:
-            day += timedelta(days=1)
+    # today when it is a pickup day and the order came before the cutoff, else from tomorrow; a
+    # public holiday (and, when the store asks, cuti bersama) is passed over: branches are closed
+    start = day if day.weekday() in days and local.time().replace(tzinfo=None) < cutoff else day + timedelta(days=1)
+    pickup = next_pickup_day(start, days, _skips_holidays(block), cuti_bersama=_cuti_bersama(block))
+    return start, pickup, at
+
+
+def _slot(block: dict[str, Any], now: datetime) -> Slot:
+    _, day, at = _first_day(block, now)
     return Slot(day.strftime("%d-%m-%Y"), at.strftime("%H:%M"))
+
+
+def holiday_notes(block: Any, now: datetime) -> list[str]:
+    """What preview says about holidays for an order at ``now``: those the pickup passed over, or
+    that the holiday list does not cover the year (then nothing is skipped)."""
+    if not isinstance(block, dict) or not _skips_holidays(block):
+        return []
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    try:
+        start, pickup, _ = _first_day(block, now)
+    except (SlotError, ValueError):
+        return []  # the slot's own problem says what is wrong
+    notes = [f"pickup moved past {h.day.strftime('%d-%m-%Y')} {h.name}"
+             f" ({'cuti bersama' if h.cuti_bersama else 'public holiday'})"
+             for h in skipped_holidays(start, pickup, cuti_bersama=_cuti_bersama(block))
+             if h.day.weekday() in _days(block)]  # a Sunday holiday moved nothing
+    notes += [f"Indonesia's holiday list has no decree for {year}: no holiday is skipped that year"
+              for year in sorted({start.year, pickup.year}) if not holidays_known(year)]
+    return notes
 
 
 # -- the plug-in --------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 """Trigger rules: does this delivery book a pickup, or is it skipped, and why.
 
 Named ``skip_when`` conditions are checked first, in file order (a cancelled order arriving on
-orders/paid is skipped with the reason "cancelled", the condition's name); then ``book_when``. A
+orders/paid is skipped with the reason "cancelled", the condition's name; a name holding
+``{value}`` carries the condition's value: ``shipped with {value}, not JNE`` whose expression gives
+"SiCepat" is the reason "shipped with SiCepat, not JNE"); then ``book_when``. A
 delivery that is not a booking event carries "not a booking event: <topic>/<status>" so the ledger
 says what arrived. The reason is the reason only: the status ("skipped") is said by whoever shows it.
 
@@ -22,6 +24,7 @@ from integration.problems import Origin, Problem, define
 
 KEYS = ("book_when", "skip_when", "status")
 KEY = "trigger"  # what the trigger's problems and reasons are filed under
+VALUE = "{value}"  # in a skip_when name: replaced by the condition's value in the reason
 
 SKIPPED = define("trigger.skipped", en="{condition}", id="{condition}")
 NOT_BOOKING_EVENT = define("trigger.not_booking_event", en="not a booking event: {topic}/{status}",
@@ -72,13 +75,14 @@ def decide(trigger: Trigger, scope: dict[str, Any]) -> Decision:
     problems: list[Problem] = []
     for condition in trigger.skip_when:
         try:
-            hit = not is_false(condition.expression.evaluate(scope))
+            value = condition.expression.evaluate(scope)
         except ExpressionError as exc:
             problems.append(Problem(KEY, SKIP_WHEN_FAILED, {"condition": repr(condition.name), "error": str(exc)},
                                     condition.origin))
             continue
-        if hit:
-            return Decision(False, Problem(KEY, SKIPPED, {"condition": condition.name}), tuple(problems))
+        if not is_false(value):
+            return Decision(False, Problem(KEY, SKIPPED, {"condition": _reason(condition.name, value)}),
+                            tuple(problems))
     if trigger.book_when is None:
         return Decision(True, None, tuple(problems))
     try:
@@ -93,6 +97,15 @@ def decide(trigger: Trigger, scope: dict[str, Any]) -> Decision:
     if topic is None:
         return Decision(False, Problem(KEY, NOT_BOOKING_EVENT_NO_TOPIC, {"status": status}))
     return Decision(False, Problem(KEY, NOT_BOOKING_EVENT, {"topic": topic, "status": status}))
+
+
+def _reason(name: str, value: Any) -> str:
+    """The condition's name as the reason; ``{value}`` in it is the condition's value ("shipped with SiCepat")."""
+    if VALUE not in name:
+        return name
+    shown = (" ".join(text_of(value).split())[:60] if isinstance(value, str | int | float)
+             and not isinstance(value, bool) else "") or "?"
+    return name.replace(VALUE, shown)
 
 
 def _topic(scope: dict[str, Any]) -> str | None:
