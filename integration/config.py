@@ -41,6 +41,7 @@ from integration.dashboard import settings as dashboard_settings
 from integration.errors import ConfigError
 from integration.ledger.engine import normalise_database_url
 from integration.problems import DEFAULT_LANGUAGE, LANGUAGES
+from integration.shop import settings as shop_settings
 
 ENV_VAR = "JNE_INTEGRATION_CONFIG"
 DEFAULT_FILE = "integration.yaml"
@@ -82,6 +83,9 @@ class Store:
     mapping: Any = field(repr=False)  # integration.mapping.Mapping, loaded and checked
     jne: JNEAccount
     facts: dict[str, Any] = field(repr=False, hash=False, compare=False)  # store.* in expressions
+    # The store's own API (api/writeback/reconcile blocks); None without ``api:``. Never in ``facts``.
+    # (``shop`` already names the shop's domain, the contract's config key, hence ``shop_api``.)
+    shop_api: shop_settings.ShopSettings | None = field(default=None, repr=False, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,7 @@ class Config:
         if self.dashboard is not None:
             values.append(self.dashboard.secret_key)
         values += [self.metrics_token] if self.metrics_token else []
+        values += [v for s in self.stores.values() if s.shop_api is not None for v in s.shop_api.secrets()]
         return [v for v in values if v and len(v) >= 4]
 
     def with_jne_url(self, old: str, new: str) -> Config:
@@ -218,6 +223,7 @@ _STORE_SCHEMA = {
     # a store's own account: any key it leaves out comes from the top-level jne block
     "jne": {"type": "dict", "schema": {k: {kk: vv for kk, vv in rule.items() if kk != "required"}
                                        for k, rule in _JNE_SCHEMA.items()}},
+    **shop_settings.STORE_SCHEMA,  # api, writeback, reconcile (DESIGN.md "The shop's own API")
 }
 
 _SCHEMA = {
@@ -376,6 +382,7 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
                             f"{seen_shops[shop_key]!r}; webhooks could not tell them apart")
             continue
         seen_shops[shop_key] = store_id
+        problems += [f"{where}: {p}" for p in shop_settings.check_store(store_id, block["platform"], block)]
         mapping_path = (base / block["mapping"]).resolve()
         tables = {name: str((base / p).resolve()) for name, p in (block.get("lookups") or {}).items()}
         cache_key = (mapping_path, tuple(sorted(tables.items())))
@@ -386,7 +393,8 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
             problems += [f"stores.{store_id}.mapping: {p}" for p in exc.problems]
             continue
         account = _account({**doc["jne"], **block["jne"]}) if block.get("jne") else jne
-        facts = {k: v for k, v in block.items() if k not in ("webhook_secret", "jne", "lookups")}
+        # api holds tokens: a mapping must never be able to read them as store.api.*
+        facts = {k: v for k, v in block.items() if k not in ("webhook_secret", "jne", "lookups", "api")}
         facts["id"] = store_id
         facts.setdefault("order_prefix", "")
         facts.setdefault("return", {})
@@ -394,7 +402,8 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
         stores[store_id] = Store(
             id=store_id, platform=block["platform"], shop=block["shop"],
             webhook_secret=block["webhook_secret"], mapping_path=mapping_path,
-            mapping=mappings[cache_key], jne=account, facts=facts)
+            mapping=mappings[cache_key], jne=account, facts=facts,
+            shop_api=shop_settings.shop_settings(block) if block.get("api") else None)
     dashboard, dashboard_problems = dashboard_settings.from_document(doc.get("dashboard"), doc["stores"])
     problems += [f"{where}: {p}" for p in dashboard_problems]
     if problems:

@@ -13,10 +13,12 @@ turns on a lock file (:mod:`integration.ledger.engine`); on PostgreSQL workers c
 
 The modules, by concern: ``tables`` (the schema), ``engine`` (engines, SQLite's write turns,
 upgrades, pings), ``inbox`` (deliveries in), ``queue`` (claims, attempts, results), ``queries``
-(what the CLI and pages read), ``replay`` (queue again after a fix). The ledger knows nothing of
+(what the CLI and pages read), ``replay`` (queue again after a fix), ``writeback`` (the cnote
+written back to the shop, and per-store cursors). The ledger knows nothing of
 the configuration: callers pass it plain values.
 """
 
+from integration.ledger import writeback  # the write-back queue and shop cursors: ledger.writeback.*
 from integration.ledger.engine import (
     current_revision,
     ensure_schema,
@@ -54,5 +56,5 @@ __all__ = [
     "claim", "current_revision", "deliveries", "end_attempt", "ensure_schema", "extend_lease",
     "find_shipment", "finish", "head_revision", "ingest", "ingest_in", "list_shipments", "make_engine",
     "metadata", "normalise_database_url", "ping", "queue_depth", "record_booked", "release", "replay",
-    "replay_status", "shipments", "upgrade", "utcnow",
+    "replay_status", "shipments", "upgrade", "utcnow", "writeback",
 ]
