@@ -456,10 +456,19 @@ def defaults_dir() -> Path:
 
 DEMO_SHOPIFY_SECRET = "test_shopify_client_secret"  # signed tests/fixtures/examples/shopify_cod.body
 DEMO_WOOCOMMERCE_SECRET = "test_wc_webhook_secret"
+# api.url of a shop stand-in started inside this process (integration.embedded), like jne.url: embedded;
+# the demo stores write their cnotes back to one each. The credentials are the stand-ins' own.
+EMBEDDED_SHOP = "http://embedded-shop.invalid"
+DEMO_SHOP_TOKEN = "shpat_demo_embedded_standin_token"
+DEMO_WOO_KEY = "ck_demo_embedded_standin"
+DEMO_WOO_SECRET = "cs_demo_embedded_standin_secret"
 
 
 def demo_document(env: AbcMapping[str, str]) -> dict[str, Any]:
     """The built-in demo: SQLite in the working directory, the embedded sandbox, two demo stores.
+
+    Each demo store writes its cnotes back to an embedded shop stand-in (``EMBEDDED_SHOP``) seeded
+    with the example order; reconcile is off (the stand-in's orders are the examples you send).
 
     Mapping and table paths are relative to ``defaults_dir()``, so the demo runs from any directory.
     """
@@ -483,9 +492,13 @@ def demo_document(env: AbcMapping[str, str]) -> dict[str, Any]:
         "stores": {
             "demo": {"platform": "shopify", "shop": "toko-contoh.myshopify.com",
                      "webhook_secret": env.get("DEMO_SHOPIFY_SECRET") or DEMO_SHOPIFY_SECRET,
-                     "mapping": "shopify.yaml", "order_prefix": "DEMO", **common},
+                     "mapping": "shopify.yaml", "order_prefix": "DEMO", **common,
+                     "api": {"url": EMBEDDED_SHOP, "access_token": DEMO_SHOP_TOKEN},
+                     "reconcile": {"every_s": 0}},
             "demo-woo": {"platform": "woocommerce", "shop": "https://toko-contoh.example",
                          "webhook_secret": env.get("DEMO_WOOCOMMERCE_SECRET") or DEMO_WOOCOMMERCE_SECRET,
-                         "mapping": "woocommerce.yaml", "order_prefix": "DEMOWC", **common},
+                         "mapping": "woocommerce.yaml", "order_prefix": "DEMOWC", **common,
+                     "api": {"url": EMBEDDED_SHOP, "consumer_key": DEMO_WOO_KEY, "consumer_secret": DEMO_WOO_SECRET},
+                     "reconcile": {"every_s": 0}},
         },
     }

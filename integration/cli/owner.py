@@ -107,13 +107,14 @@ def _shipments_table(rows: list[dict[str, Any]]) -> None:
     if not rows:
         click.echo("no shipments")
         return
-    cols = ["store", "order", "order_id", "status", "cnote", "attempts", "updated_at"]
+    cols = ["store", "order", "order_id", "status", "cnote", "writeback", "attempts", "updated_at"]
     table = [[str(r.get(c) if r.get(c) is not None else "-") for c in cols] for r in rows]
     widths = [max(len(c), *(len(t[i]) for t in table)) for i, c in enumerate(cols)]
     click.echo("  ".join(c.upper().ljust(w) for c, w in zip(cols, widths, strict=True)))
     for row, t in zip(rows, table, strict=True):
         click.echo("  ".join(v.ljust(w) for v, w in zip(t, widths, strict=True)))
-        for field, messages in (row.get("errors") or {}).items():
+        problems = {**(row.get("errors") or {}), **(row.get("writeback_errors") or {})}  # the shop's refusal too
+        for field, messages in problems.items():
             for message in messages:
                 click.echo(f"    ! {field}: {message}")
         if row.get("status") == "skipped" and row.get("skip_reason"):
@@ -135,11 +136,15 @@ def status(ctx: click.Context, config_path: str | None, store_id: str | None, st
     config = load_config_or_exit(ctx, config_path)
     engine = ledger.make_engine(config.database_url)
     ledger.ensure_schema(engine)
-    rows = ledger.list_shipments(engine, store=store_id, status=status_)
+    from integration.booking.writeback import writeback_stores
+
+    rows = ledger.list_shipments(engine, store=store_id, status=status_,
+                                 writeback_stores=set(writeback_stores(config)))
     if as_json:
-        # the contract's keys, then what a person also asks: why skipped, the shop's own number
+        # the contract's keys, then what a person also asks: why skipped, the shop's own number,
+        # and what the shop said about the write-back
         keys = ("store", "order", "order_id", "status", "cnote", "attempts", "errors", "updated_at",
-                "skip_reason", "order_number")
+                "writeback", "skip_reason", "order_number", "writeback_errors")
         click.echo(json.dumps([{k: r.get(k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
     else:
         _shipments_table(rows)

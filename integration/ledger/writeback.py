@@ -37,7 +37,7 @@ from integration.vocabulary import ShipmentStatus
 
 __all__ = ["DISCOVERY", "RECONCILE", "WritebackAttempt", "WritebackClaim", "WritebackSettlement",
            "WritebackStatus", "begin", "claim", "cursor", "enqueue_booked", "finish", "known_order",
-           "release", "retry", "set_cursor", "writeback_attempts_of"]
+           "last_pass", "release", "retry", "set_cursor", "writeback_attempts_of"]
 
 RECONCILE = "reconcile"   # shop_cursors.kind: orders updated since this were looked at
 DISCOVERY = "writeback"   # shop_cursors.kind: shipments booked since this were queued for write-back
@@ -256,6 +256,13 @@ def cursor(engine: Engine, store_id: str, kind: str) -> datetime | None:
     c = shop_cursors
     with reading(engine) as conn:
         return conn.execute(sa.select(c.c.position).where(c.c.store_id == store_id, c.c.kind == kind)).scalar()
+
+
+def last_pass(engine: Engine, store_id: str, kind: str) -> datetime | None:
+    """When the store's last ``kind`` pass ended (whether it succeeded or not), or None."""
+    c = shop_cursors
+    with reading(engine) as conn:
+        return conn.execute(sa.select(c.c.updated_at).where(c.c.store_id == store_id, c.c.kind == kind)).scalar()
 
 
 def set_cursor(engine: Engine, store_id: str, kind: str, position: datetime, now: datetime,
