@@ -6,7 +6,8 @@ fix are printed as plain messages with exit status 1 or 2, never as tracebacks.
 
 This module holds the group ``main``, the shared ``--config`` option and the config loading; each
 module beside it adds the commands of one concern to ``main`` (``service``: serve, worker, sandbox;
-``owner``: check, preview, status, replay; ``database``: db upgrade). A new concern is a new module
+``owner``: check, preview, status, replay; ``database``: db upgrade; ``shop``: reconcile,
+webhooks, writeback). A new concern is a new module
 and one name in the import at the bottom.
 """
 
@@ -60,4 +61,4 @@ def main(ctx: click.Context, config_path: str | None) -> None:
 
 
 # Each module registers its commands on ``main`` when imported; ``main`` must exist first.
-from integration.cli import database, owner, service  # noqa: E402, F401
+from integration.cli import database, owner, service, shop  # noqa: E402, F401
