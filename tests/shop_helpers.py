@@ -273,3 +273,20 @@ def writeback_states(engine: sa.Engine, config: Config) -> dict[str, str]:
 
     return {r["order"]: r["writeback"] for r in ledger.list_shipments(
         engine, writeback_stores=set(writeback_stores(config)))}
+
+
+def ingest_order(engine: sa.Engine, platform: str, order: dict[str, Any], topic: str | None = None) -> str:
+    """Store ``order`` as the webhook receiver would (a fresh event id); its order ref."""
+    number = order.get("name") if platform == "shopify" else order.get("number")
+    raw = order.get("updated_at") if platform == "shopify" else order.get("date_modified_gmt")
+    moment = datetime.fromisoformat(raw) if raw else None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    ledger.ingest(engine, ledger.Delivery(
+        store_id=STORE_IDS[platform], platform=platform,
+        topic=topic or ("orders/create" if platform == "shopify" else "order.created"),
+        event_id=f"ev-{order['id']}-{time.monotonic_ns()}", order_ref=str(order["id"]),
+        order_number=str(number) if number is not None else None, order_updated_at=moment,
+        headers={"Content-Type": "application/json"}, body=json.dumps(order).encode(),
+        received_at=datetime.now(UTC)))
+    return str(order["id"])
