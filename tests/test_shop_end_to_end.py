@@ -13,7 +13,6 @@ import json
 import logging
 
 import jne_helpers
-import pytest
 import requests
 import shop_helpers
 from app_helpers import served_app  # noqa: F401 - the fixture, bound by name
