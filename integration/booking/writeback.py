@@ -6,7 +6,7 @@ For every store with an ``api:`` block and write-back on, the loop
    (``ledger.writeback.enqueue_booked``; a store's first look reaches ``FIRST_LOOK_BACK`` back);
 2. claims due write-backs with a lease and runs up to ``WRITEBACK_THREADS_PER_CALL x concurrency``
    of them at once;
-3. per write-back: commits the attempt as ``sending`` (``begin``), calls
+3. per write-back: the attempt is committed as ``sending`` with the claim, then the loop calls
    ``integration.shop.writeback.write_back`` (which looks at the shop first whenever an earlier
    attempt may have written: a worker killed mid-call, a lost reply), and records the result with
    :func:`decide`: done; a retry with backoff like a booking's (the shop's ``Retry-After`` when
@@ -48,6 +48,7 @@ OVERLAP = timedelta(minutes=10)        # each look re-reads this much: a booking
 SAVE_CURSOR_EVERY_S = 60.0
 WRITEBACK_THREADS_PER_CALL = 2         # a write-back is two shop calls per one JNE call: twice the threads
 RECORD_RETRY_DELAYS_S = (0.2, 0.5, 1, 2, 4)
+FLUSH_EVERY_S = 0.1                    # finished write-backs are recorded in a batch this often
 
 REFUSED = define(
     "writeback.refused",
@@ -71,6 +72,7 @@ INTERNAL_ERROR = define(
     id="kesalahan internal saat write-back ({detail}); dicoba lagi")
 
 Client = ShopifyClient | WooCommerceClient
+Result = tuple[WritebackClaim, WritebackSettlement]
 
 
 def writeback_stores(config: Config) -> dict[str, Store]:
@@ -181,9 +183,16 @@ class WritebackLoop:
         return added
 
     def _drain(self, stop: threading.Event, until_idle: bool) -> int:
-        """One round: look for new bookings, keep up to ``threads`` write-backs going until none is due."""
+        """Keep up to ``threads`` write-backs going until none is due (``until_idle``) or ``stop``.
+
+        Results are recorded in batches (``ledger.writeback.finish``), at most ``FLUSH_EVERY_S`` after
+        they came: a write-back recorded late, or never (the worker killed), costs one more look at the
+        shop, never a second write.
+        """
         processed = 0
-        inflight: set[Future[None]] = set()
+        inflight: set[Future[Result | None]] = set()
+        results: list[Result] = []
+        flushed = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="writeback") as pool:
             try:
                 while True:
@@ -191,22 +200,28 @@ class WritebackLoop:
                     # Claims in batches (half the threads free, or none busy), new bookings looked for
                     # once a poll: not a statement per finished write-back.
                     if (room > self.threads // 2 or not inflight) and not stop.is_set():
-                        if time.monotonic() - self._looked_at >= self.settings.poll_s or until_idle:
+                        if until_idle or time.monotonic() - self._looked_at >= self.settings.poll_s:
                             self.discover()
                             self._looked_at = time.monotonic()
-                        now = self.clock()
-                        for held in ledger.writeback.claim(self.engine, self.worker_id, now, self._lease_s(),
-                                                           room, list(self.stores)):
-                            inflight.add(pool.submit(self._process, held))
+                        for held in ledger.writeback.claim(self.engine, self.worker_id, self.clock(),
+                                                           self._lease_s(), room, list(self.stores)):
+                            inflight.add(pool.submit(self._attempt, held))
                     if not inflight:
+                        self._flush(results)
                         if until_idle or stop.is_set():
                             return processed
                         stop.wait(self.settings.poll_s)
                         continue
                     done, inflight = wait(inflight, timeout=self.settings.poll_s, return_when=FIRST_COMPLETED)
                     processed += len(done)
+                    results += [r for r in (f.result() for f in done) if r is not None]
+                    if results and time.monotonic() - flushed >= FLUSH_EVERY_S:
+                        self._flush(results)
+                        flushed = time.monotonic()
             finally:
-                wait(inflight)  # write-backs at the shop finish and are recorded, also on stop or error
+                # Write-backs at the shop finish and are recorded, also on stop or a database error.
+                results += [r for r in (f.result() for f in wait(inflight).done) if r is not None]
+                self._flush(results)
 
     # -- one write-back -----------------------------------------------------------------------------
 
@@ -216,53 +231,45 @@ class WritebackLoop:
         longest = max((s.shop_api.api.timeout_s for s in self.stores.values()), default=15.0)
         return max(self.settings.lease_s, 3 * longest + 40)
 
-    def _process(self, held: WritebackClaim) -> None:
-        """Take one claimed write-back to its next state; never raises."""
-        try:
-            self._process_claim(held)
-        except Exception as exc:  # noqa: BLE001 - a bug or an outage must not end the loop
-            log.exception("store=%s order=%s: write-back error %s", held.store_id, held.order_ref,
-                          type(exc).__name__)
-
-    def _process_claim(self, held: WritebackClaim) -> None:
-        store = self.stores[held.store_id]
+    def _attempt(self, held: WritebackClaim) -> Result | None:
+        """Write one claimed cnote to its shop; what to record (None: handed back unsent). Never raises."""
         if self.stop_event.is_set():
-            ledger.writeback.release(self.engine, held, self.worker_id, self.clock())
-            return
-        try:
-            begun = ledger.writeback.begin(self.engine, held, self.worker_id, self.clock(), self._lease_s())
-        except ledger.LeaseLost:
-            log.warning("store=%s order=%s: write-back lease lost before the call; not sent",
-                        held.store_id, held.order_ref)
-            return
+            try:
+                ledger.writeback.release(self.engine, held, self.worker_id, self.clock())
+            except SQLAlchemyError:
+                pass  # its lease runs out instead
+            return None
+        store = self.stores[held.store_id]
         started = time.monotonic()
         try:
             result = write_back(self._client(store), held.order_ref, held.cnote, store.shop_api.writeback,
-                                may_have_written=begun.may_have_written)
+                                may_have_written=held.may_have_written)
         except ValueError as exc:  # an order id the platform cannot have (e.g. not a number): a person looks
             result = WritebackResult("refused", f"cannot write back to order {held.order_ref!r}: {exc}")
         except Exception as exc:  # noqa: BLE001 - a bug: retried with backoff, looking first
             log.exception("store=%s order=%s: write-back raised", held.store_id, held.order_ref)
             result = WritebackResult("retry", f"internal error ({type(exc).__name__})")
-        duration = time.monotonic() - started
-        now = self.clock()
-        settled = decide(result, held, begun.budget_used, self.retry, now, self._rng, self.language)
-        settled = replace(settled, duration_s=duration)
-        try:
-            self._record(lambda: ledger.writeback.finish(self.engine, held, self.worker_id, begun, settled, now))
-        except ledger.LeaseLost:
-            log.warning("store=%s order=%s: write-back %s not recorded: the lease was lost", held.store_id,
-                        held.order_ref, settled.status)
+        settled = decide(result, held, held.budget_used, self.retry, self.clock(), self._rng, self.language)
+        return held, replace(settled, duration_s=time.monotonic() - started)
 
-    def _record(self, write: Callable[[], None]) -> None:
+    def _flush(self, results: list[Result]) -> None:
+        """Record the finished attempts (and empty ``results``)."""
+        if not results:
+            return
+        batch = list(results)
+        results.clear()
+        self._record(lambda: ledger.writeback.finish(self.engine, self.worker_id, batch, self.clock()))
+
+    def _record(self, write: Callable[[], Any]) -> None:
         """A result the shop already gave is recorded through a short database outage."""
         for delay in RECORD_RETRY_DELAYS_S:
             try:
-                return write()
+                write()
+                return
             except SQLAlchemyError as exc:
                 log.warning("ledger write failed (%s); retrying in %.1fs", type(exc).__name__, delay)
                 time.sleep(delay)
-        return write()
+        write()
 
     def _client(self, store: Store) -> Client:
         with self._clients_lock:

@@ -5,12 +5,13 @@ A booking stays booked whatever happens here; this is a second, smaller queue be
 - ``enqueue_booked`` finds shipments booked since a store's discovery cursor that have no write-back
   row yet, and adds one (``pending``) in one ``INSERT ... SELECT`` (a repeat adds nothing);
 - ``claim`` leases due pending rows (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, one exclusive
-  statement on SQLite), so two workers never write the same order;
-- ``begin`` commits the attempt as ``sending`` *before* the first call to the shop. Its answer says
+  statement on SQLite), so two workers never write the same order, and in the same transaction begins
+  an attempt on each: committed as ``sending`` *before* the first call to the shop. Each claim says
   whether an earlier attempt may already have written (``may_have_written``): a worker killed
   mid-call, a lost reply. The caller then looks at the shop before writing again;
-- ``finish`` records how the attempt ended: ``done`` is a fact and is always recorded; a retry or a
-  failure only while this worker still holds the lease (else ``LeaseLost``);
+- ``finish`` records how attempts ended, a batch per transaction: ``done`` is a fact and is always
+  recorded; a retry or a failure only while this worker still holds the lease. A result lost before it
+  was recorded (the worker killed) costs one more look at the shop, never a second write;
 - ``retry`` queues a failed write-back again after a person fixed the cause.
 
 ``shop_cursors`` keeps per store where the last reconcile pass (``RECONCILE``) and the last write-back
@@ -30,13 +31,13 @@ from sqlalchemy.engine import Engine
 
 from integration.ledger.engine import dialect_insert, reading, writing
 from integration.ledger.queries import find_row
-from integration.ledger.queue import REPLY_MAX_CHARS, LeaseLost
+from integration.ledger.queue import REPLY_MAX_CHARS
 from integration.ledger.replay import ReplayError
 from integration.ledger.tables import shipments, shop_cursors, writeback_attempts, writebacks
 from integration.vocabulary import ShipmentStatus
 
-__all__ = ["DISCOVERY", "RECONCILE", "WritebackAttempt", "WritebackClaim", "WritebackSettlement",
-           "WritebackStatus", "begin", "claim", "cursor", "enqueue_booked", "finish", "known_order",
+__all__ = ["DISCOVERY", "RECONCILE", "WritebackClaim", "WritebackSettlement",
+           "WritebackStatus", "claim", "cursor", "enqueue_booked", "finish", "known_order",
            "last_pass", "release", "retry", "set_cursor", "writeback_attempts_of"]
 
 RECONCILE = "reconcile"   # shop_cursors.kind: orders updated since this were looked at
@@ -60,17 +61,10 @@ class WritebackClaim:
     store_id: str
     order_ref: str
     cnote: str
-    attempts: int
-    budget_used: int
-
-
-@dataclass(frozen=True)
-class WritebackAttempt:
-    """An attempt committed as ``sending`` before its first call to the shop."""
-
-    id: int
-    may_have_written: bool  # an earlier attempt of this row may have reached the shop
+    attempts: int           # attempts ever begun, this one included
     budget_used: int        # attempts of the current retry budget, this one included
+    attempt_id: int         # this attempt's row in the attempts log (``sending`` until finished)
+    may_have_written: bool  # an earlier attempt of this row may have reached the shop
 
 
 @dataclass(frozen=True)
@@ -116,20 +110,30 @@ def enqueue_booked(engine: Engine, store_id: str, since: datetime, now: datetime
                     ~sa.exists().where(w.c.shipment_id == s.c.id)))
     columns = ["shipment_id", "store_id", "order_ref", "cnote", "status", "attempts", "budget_used",
                "next_attempt_at", "errors", "problems", "created_at", "updated_at"]
+    with reading(engine) as conn:  # most looks find nothing new: no write turn, no commit for them
+        if conn.execute(found.with_only_columns(s.c.id).limit(1)).first() is None:
+            return 0
     with writing(engine) as conn:
         stmt = dialect_insert(conn, w).from_select(columns, found).on_conflict_do_nothing(
             index_elements=["shipment_id"])
         return conn.execute(stmt).rowcount or 0
 
 
-# -- claim, begin, finish ---------------------------------------------------------------------------
+# -- claim (and begin), finish ---------------------------------------------------------------------
 
 def claim(engine: Engine, worker_id: str, now: datetime, lease_s: float, limit: int,
           stores: list[str]) -> list[WritebackClaim]:
-    """Lease up to ``limit`` due pending write-backs of ``stores`` (no two workers get the same row)."""
+    """Lease up to ``limit`` due pending write-backs of ``stores`` and begin an attempt on each; commit.
+
+    One transaction claims the rows (no two workers get the same one: ``FOR UPDATE SKIP LOCKED`` on
+    PostgreSQL, BEGIN IMMEDIATE on SQLite) and appends a ``sending`` attempt for each, *before* any call
+    to the shop; a claimed row not sent after all goes back with :func:`release`. Claiming and beginning
+    together costs one commit per batch instead of one per write-back: on SQLite every commit is an
+    fsync that the booking worker's commits queue behind.
+    """
     if limit <= 0 or not stores:
         return []
-    w = writebacks
+    w, a = writebacks, writeback_attempts
     until = now + timedelta(seconds=lease_s)
     due = (sa.select(w.c.shipment_id)
            .where(w.c.status == WritebackStatus.PENDING.value, w.c.next_attempt_at <= now,
@@ -139,71 +143,68 @@ def claim(engine: Engine, worker_id: str, now: datetime, lease_s: float, limit: 
     # next_attempt_at moves to the lease's end: rows in flight sort behind the due ones, and an
     # expired lease (a killed worker) makes the row due again by itself.
     stmt = (sa.update(w).where(w.c.shipment_id.in_(due.scalar_subquery()))
-            .values(lease_owner=worker_id, lease_until=until, next_attempt_at=until)
+            .values(lease_owner=worker_id, lease_until=until, next_attempt_at=until, updated_at=now,
+                    attempts=w.c.attempts + 1, budget_used=w.c.budget_used + 1)
             .returning(w.c.shipment_id, w.c.store_id, w.c.order_ref, w.c.cnote, w.c.attempts, w.c.budget_used))
     with writing(engine) as conn:
-        rows = conn.execute(stmt).all()
-    return [WritebackClaim(*r) for r in sorted(rows, key=lambda r: r[0])]
+        rows = sorted(conn.execute(stmt).all(), key=lambda r: r.shipment_id)
+        if not rows:
+            return []
+        # attempts counts every attempt ever begun: more than this one means an earlier one may have
+        # reached the shop (killed mid-call, reply lost), so the shop is looked at before writing.
+        logged = conn.execute(sa.insert(a).returning(a.c.id, sort_by_parameter_order=True), [
+            {"shipment_id": r.shipment_id, "started_at": now, "cnote": r.cnote, "may_have_written": r.attempts > 1,
+             "outcome": "sending", "worker_id": worker_id} for r in rows]).scalars().all()
+    return [WritebackClaim(r.shipment_id, r.store_id, r.order_ref, r.cnote, r.attempts, r.budget_used,
+                           attempt_id, r.attempts > 1) for r, attempt_id in zip(rows, logged, strict=True)]
 
 
-def begin(engine: Engine, held: WritebackClaim, worker_id: str, now: datetime, lease_s: float) -> WritebackAttempt:
-    """Record, before the first call, that this worker is writing ``held.cnote``; commit it.
-
-    Raises :class:`LeaseLost` when another worker holds the row now: nothing may be sent then.
-    """
-    w, a = writebacks, writeback_attempts
-    until = now + timedelta(seconds=lease_s)
-    with writing(engine) as conn:
-        got = conn.execute(
-            sa.update(w).where(w.c.shipment_id == held.shipment_id, w.c.lease_owner == worker_id,
-                               w.c.status == WritebackStatus.PENDING.value)
-            .values(attempts=w.c.attempts + 1, budget_used=w.c.budget_used + 1, lease_until=until,
-                    next_attempt_at=until, updated_at=now)
-            .returning(w.c.attempts, w.c.budget_used)).first()
-        if got is None:
-            raise LeaseLost("another worker holds this write-back now")
-        # attempts counts every attempt ever begun: more than this one means an earlier one may
-        # have reached the shop (killed mid-call, reply lost), so the shop is looked at first.
-        may_have_written = got.attempts > 1
-        attempt_id = conn.execute(sa.insert(a).values(
-            shipment_id=held.shipment_id, started_at=now, cnote=held.cnote, may_have_written=may_have_written,
-            outcome="sending", worker_id=worker_id).returning(a.c.id)).scalar_one()
-    return WritebackAttempt(attempt_id, may_have_written, got.budget_used)
-
-
-def finish(engine: Engine, held: WritebackClaim, worker_id: str, attempt: WritebackAttempt,
-           result: WritebackSettlement, now: datetime) -> None:
-    """Record how the attempt ended and the row's next state.
+def finish(engine: Engine, worker_id: str, results: list[tuple[WritebackClaim, WritebackSettlement]],
+           now: datetime) -> int:
+    """Record how attempts ended and each row's next state, in one transaction; how many rows changed.
 
     The attempts log is always written. ``done`` is a fact (the shop shows the cnote) and is recorded
-    whoever holds the lease; a retry or failure only while this worker holds it (else LeaseLost).
+    whoever holds the lease; a retry or a failure only while this worker still holds it (a row another
+    worker took over after the lease ran out is that worker's now).
     """
+    if not results:
+        return 0
     w, a = writebacks, writeback_attempts
-    values: dict[str, Any] = {"status": result.status.value, "updated_at": now, "lease_owner": None,
-                              "lease_until": None, "next_attempt_at": result.next_attempt_at,
-                              "errors": dict(result.errors or {}), "problems": list(result.problems or [])}
-    if result.status is WritebackStatus.DONE:
-        values.update(done_at=now, next_attempt_at=None)
-        cond = [w.c.shipment_id == held.shipment_id, w.c.status != WritebackStatus.DONE.value]
-    else:
-        cond = [w.c.shipment_id == held.shipment_id, w.c.lease_owner == worker_id,
-                w.c.status == WritebackStatus.PENDING.value]
+    ended = [{"p_id": held.attempt_id, "outcome": r.outcome, "duration_s": r.duration_s, "wrote": r.wrote,
+              "calls": r.calls, "reason": _cut(r.reason), "reply": _cut(r.reply)} for held, r in results]
+    done = [{"p_id": held.shipment_id} for held, r in results if r.status is WritebackStatus.DONE]
+    other = [{"p_id": held.shipment_id, "p_status": r.status.value, "p_next": r.next_attempt_at,
+              "p_errors": dict(r.errors or {}), "p_problems": list(r.problems or [])}
+             for held, r in results if r.status is not WritebackStatus.DONE]
+    changed = 0
     with writing(engine) as conn:
-        conn.execute(sa.update(a).where(a.c.id == attempt.id).values(
-            outcome=result.outcome, duration_s=result.duration_s, wrote=result.wrote, calls=result.calls,
-            reason=_cut(result.reason), reply=_cut(result.reply)))
-        done = conn.execute(sa.update(w).where(*cond).values(**values)).rowcount
-    if not done and result.status is not WritebackStatus.DONE:
-        raise LeaseLost("another worker holds this write-back now; the result was not written")
+        conn.execute(sa.update(a).where(a.c.id == sa.bindparam("p_id")), ended)
+        if done:
+            changed += conn.execute(
+                sa.update(w).where(w.c.shipment_id == sa.bindparam("p_id"), w.c.status != WritebackStatus.DONE.value)
+                .values(status=WritebackStatus.DONE.value, updated_at=now, done_at=now, lease_owner=None,
+                        lease_until=None, next_attempt_at=None, errors={}, problems=[]), done).rowcount or 0
+        if other:
+            changed += conn.execute(
+                sa.update(w).where(w.c.shipment_id == sa.bindparam("p_id"), w.c.lease_owner == worker_id,
+                                   w.c.status == WritebackStatus.PENDING.value)
+                .values(status=sa.bindparam("p_status"), updated_at=now, lease_owner=None, lease_until=None,
+                        next_attempt_at=sa.bindparam("p_next", type_=w.c.next_attempt_at.type),
+                        errors=sa.bindparam("p_errors", type_=w.c.errors.type),
+                        problems=sa.bindparam("p_problems", type_=w.c.problems.type)), other).rowcount or 0
+    return changed
 
 
 def release(engine: Engine, held: WritebackClaim, worker_id: str, now: datetime) -> None:
-    """Give a claimed row back untouched (stopping before its first call): due again now."""
-    w = writebacks
+    """Give a claimed row back untouched (stopping before its first call): due again now, attempt undone."""
+    w, a = writebacks, writeback_attempts
     with writing(engine) as conn:
+        conn.execute(sa.update(a).where(a.c.id == held.attempt_id).values(outcome="released", duration_s=0.0,
+                                                                           wrote=False, calls=0))
         conn.execute(sa.update(w).where(w.c.shipment_id == held.shipment_id, w.c.lease_owner == worker_id,
                                         w.c.status == WritebackStatus.PENDING.value)
-                     .values(lease_owner=None, lease_until=None, next_attempt_at=now))
+                     .values(lease_owner=None, lease_until=None, next_attempt_at=now,
+                             attempts=w.c.attempts - 1, budget_used=w.c.budget_used - 1))
 
 
 def retry(engine: Engine, store: str, order: str, now: datetime) -> dict[str, Any]:
