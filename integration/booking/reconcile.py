@@ -124,8 +124,7 @@ class ReconcileLoop:
         log.info("reconcile loop: stores %s", ", ".join(f"{k} every {s.shop_api.reconcile.every_s}s"
                                                         for k, s in self.stores.items()))
         while not stop.is_set():
-            waits = [self.run_due(stop)]
-            stop.wait(min(waits + [IDLE_CHECK_S]))
+            stop.wait(min(self.run_due(stop), IDLE_CHECK_S))
         for client in self._clients.values():
             client.close()
 

@@ -81,9 +81,10 @@ def writeback_stores(config: Config) -> dict[str, Store]:
             if s.shop_api is not None and s.shop_api.api is not None and s.shop_api.writeback.enabled}
 
 
-def decide(result: WritebackResult, held: WritebackClaim, budget_used: int, retry: policy.Retry, now: datetime,
+def decide(result: WritebackResult, held: WritebackClaim, retry: policy.Retry, now: datetime,
            rng: random.Random, language: str) -> WritebackSettlement:
-    """The write-back's next state after one attempt (pure: no I/O)."""
+    """The write-back's next state after one attempt (pure: no I/O); backoff like a booking's."""
+    budget_used = held.budget_used
     words = "; ".join(result.shop_words)
     base = {"outcome": result.outcome, "reason": result.reason, "reply": words, "wrote": result.wrote,
             "calls": result.calls}
@@ -249,7 +250,7 @@ class WritebackLoop:
         except Exception as exc:  # noqa: BLE001 - a bug: retried with backoff, looking first
             log.exception("store=%s order=%s: write-back raised", held.store_id, held.order_ref)
             result = WritebackResult("retry", f"internal error ({type(exc).__name__})")
-        settled = decide(result, held, held.budget_used, self.retry, self.clock(), self._rng, self.language)
+        settled = decide(result, held, self.retry, self.clock(), self._rng, self.language)
         return held, replace(settled, duration_s=time.monotonic() - started)
 
     def _flush(self, results: list[Result]) -> None:
