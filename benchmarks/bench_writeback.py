@@ -261,6 +261,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=240)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)  # retries under injected faults are expected here
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the stand-ins' request lines
     if args.only_burst:
         print(common.command_line())
         print(common.machine())

@@ -48,7 +48,7 @@ OVERLAP = timedelta(minutes=10)        # each look re-reads this much: a booking
 SAVE_CURSOR_EVERY_S = 60.0
 WRITEBACK_THREADS_PER_CALL = 2         # a write-back is two shop calls per one JNE call: twice the threads
 RECORD_RETRY_DELAYS_S = (0.2, 0.5, 1, 2, 4)
-FLUSH_EVERY_S = 0.1                    # finished write-backs are recorded in a batch this often
+FLUSH_EVERY_S = 0.25                   # finished write-backs are recorded in a batch this often
 
 REFUSED = define(
     "writeback.refused",
