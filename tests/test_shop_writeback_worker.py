@@ -267,3 +267,16 @@ def test_sigterm_lets_the_write_back_in_flight_finish_and_records_it(
     assert b"write-back loop graceful stopped" in err
     assert _outcomes(engine, STORE_IDS["shopify"], "9601") == ["done"]
     assert len(shopify_shop.fulfillments(9601)) == 1
+
+
+def test_worker_once_books_then_writes_back_what_it_booked(tmp_path, database_url, engine, sandbox, shopify_shop,
+                                                           woo_shop):
+    config = _config(tmp_path, database_url, sandbox, shopify_shop, woo_shop)
+    order = woo_order(9701, modified=ago(minutes=5))
+    woo_shop.add(order)
+    ingest_order(engine, "woocommerce", order)
+    out = CliRunner().invoke(cli, ["worker", "--once", "--config", str(config.path)])
+    assert out.exit_code == 0, out.output
+    assert "processed 1 shipment(s)" in out.stdout and "wrote back 1 cnote(s) to the shops" in out.stdout
+    [note] = woo_shop.notes(9701)
+    assert ledger.find_shipment(engine, "toko-woo", "9701")["cnote"] in note["note"]
