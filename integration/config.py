@@ -43,6 +43,7 @@ from integration.errors import ConfigError
 from integration.ledger.engine import normalise_database_url
 from integration.privacy import settings as retention_settings
 from integration.problems import DEFAULT_LANGUAGE, LANGUAGES
+from integration.shop import settings as shop_settings
 
 ENV_VAR = "JNE_INTEGRATION_CONFIG"
 DEFAULT_FILE = "integration.yaml"
@@ -95,6 +96,9 @@ class Store:
     # JNE's synced destination list of the store's account (``destinations sync`` writes it), or
     # None for an account at ``jne.url: embedded``, which resolves against the sandbox's own list.
     destination_list: Path | None = field(default=None, hash=False, compare=False)
+    # The store's own API (api/writeback/reconcile blocks); None without ``api:``. Never in ``facts``.
+    # (``shop`` already names the shop's domain, the contract's config key, hence ``shop_api``.)
+    shop_api: shop_settings.ShopSettings | None = field(default=None, repr=False, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,7 @@ class Config:
         if self.dashboard is not None:
             values.append(self.dashboard.secret_key)
         values += [self.metrics_token] if self.metrics_token else []
+        values += [v for s in self.stores.values() if s.shop_api is not None for v in s.shop_api.secrets()]
         return [v for v in values if v and len(v) >= 4]
 
     def with_jne_url(self, old: str, new: str) -> Config:
@@ -240,6 +245,7 @@ _STORE_SCHEMA = {
     # a store's own account: any key it leaves out comes from the top-level jne block
     "jne": {"type": "dict", "schema": {k: {kk: vv for kk, vv in rule.items() if kk != "required"}
                                        for k, rule in _JNE_SCHEMA.items()}},
+    **shop_settings.STORE_SCHEMA,  # api, writeback, reconcile (DESIGN.md "The shop's own API")
 }
 
 _SCHEMA = {
@@ -419,6 +425,9 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
         if missing:
             issues += missing
             continue
+        if isinstance(block.get("platform"), str):
+            issues += [(_key_of(p), p.split(": ", 1)[1]) for p in
+                       shop_settings.check_store(store_id, block["platform"], block)]
         mapping_path = (base / mapping).resolve()
         lookups = _lookups(base, home, store_id, block.get("lookups"))
         # The overrides are the destination resolver's, not a mapping table (zip,district -> code).
@@ -465,7 +474,8 @@ def _build(raw: dict[str, Any], base: Path, path: Path | None, env: AbcMapping[s
             id=store_id, platform=block["platform"], shop=block["shop"],
             webhook_secret=block["webhook_secret"], mapping_path=(base / block["mapping"]).resolve(),
             mapping=by_store.get(store_id), jne=account, facts=facts, lookups=lookups,
-            destination_list=destination_list)
+            destination_list=destination_list,
+            shop_api=shop_settings.shop_settings(block) if block.get("api") else None)
 
     hooks = doc.get("webhooks") or {}
     worker = WorkerSettings(**(doc.get("worker") or {}))
@@ -564,7 +574,8 @@ def _load_mapping(path: Path, tables: dict[str, str]) -> Any:
                                                              store_keys=keys))
 
 
-_NOT_FACTS = ("webhook_secret", "jne", "lookups")  # kept out of store.* (secrets, or not facts)
+# kept out of store.*: secrets, or not facts (api holds tokens: never readable as store.api.*)
+_NOT_FACTS = ("webhook_secret", "jne", "lookups", "api")
 
 
 def store_fact_keys() -> dict[str, Any]:
@@ -597,10 +608,19 @@ def defaults_dir() -> Path:
 
 DEMO_SHOPIFY_SECRET = "test_shopify_client_secret"  # signed tests/fixtures/examples/shopify_cod.body
 DEMO_WOOCOMMERCE_SECRET = "test_wc_webhook_secret"
+# api.url of a shop stand-in started inside this process (integration.embedded), like jne.url: embedded;
+# the demo stores write their cnotes back to one each. The credentials are the stand-ins' own.
+EMBEDDED_SHOP = "http://embedded-shop.invalid"
+DEMO_SHOP_TOKEN = "shpat_demo_embedded_standin_token"
+DEMO_WOO_KEY = "ck_demo_embedded_standin"
+DEMO_WOO_SECRET = "cs_demo_embedded_standin_secret"
 
 
 def demo_document(env: AbcMapping[str, str]) -> dict[str, Any]:
     """The built-in demo: SQLite in the working directory, the embedded sandbox, two demo stores.
+
+    Each demo store writes its cnotes back to an embedded shop stand-in (``EMBEDDED_SHOP``) seeded
+    with the example order; reconcile is off (the stand-in's orders are the examples you send).
 
     Mapping and table paths are relative to ``defaults_dir()``, so the demo runs from any directory.
     """
@@ -626,9 +646,13 @@ def demo_document(env: AbcMapping[str, str]) -> dict[str, Any]:
         "stores": {
             "demo": {"platform": "shopify", "shop": "toko-contoh.myshopify.com",
                      "webhook_secret": env.get("DEMO_SHOPIFY_SECRET") or DEMO_SHOPIFY_SECRET,
-                     "mapping": "shopify.yaml", "order_prefix": "DEMO", **common},
+                     "mapping": "shopify.yaml", "order_prefix": "DEMO", **common,
+                     "api": {"url": EMBEDDED_SHOP, "access_token": DEMO_SHOP_TOKEN},
+                     "reconcile": {"every_s": 0}},
             "demo-woo": {"platform": "woocommerce", "shop": "https://toko-contoh.example",
                          "webhook_secret": env.get("DEMO_WOOCOMMERCE_SECRET") or DEMO_WOOCOMMERCE_SECRET,
-                         "mapping": "woocommerce.yaml", "order_prefix": "DEMOWC", **common},
+                         "mapping": "woocommerce.yaml", "order_prefix": "DEMOWC", **common,
+                     "api": {"url": EMBEDDED_SHOP, "consumer_key": DEMO_WOO_KEY, "consumer_secret": DEMO_WOO_SECRET},
+                     "reconcile": {"every_s": 0}},
         },
     }

@@ -109,3 +109,12 @@ class BookingOutcome(StrEnum):
     LOST = "lost"                        # another worker holds the row now: nothing written
     RELEASED = "released"                # handed back untouched (stopping)
     ERROR = "error"                      # an internal error; queued again with backoff
+
+
+class WritebackStatus(StrEnum):
+    """Where one shipment's write-back to the shop stands (``status --json`` ``writeback``)."""
+
+    OFF = "off"          # no write-back for it: the store has no api:, or it is not booked
+    PENDING = "pending"  # booked; the shop does not show the cnote yet
+    DONE = "done"        # the shop shows the cnote
+    FAILED = "failed"    # the shop refused, or faults outlasted the retry budget: see the problems

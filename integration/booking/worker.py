@@ -42,7 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from integration import ledger, metrics, pipeline
-from integration.booking import policy
+from integration.booking import policy, shop_loops
 from integration.booking.gate import AccountGate, Admission
 from integration.config import Config, JNEAccount, Store
 from integration.jne.client import JNEClient
@@ -122,6 +122,7 @@ class Worker:
         self.stop_event = stop
         log.info("worker %s started: concurrency %d, stores %s", self.worker_id,
                  self.settings.concurrency, ", ".join(self.config.stores) or "-")
+        shop = shop_loops.start(self.config, self.engine, self.worker_id, stop, self.clock)  # write-back, reconcile
         failures = 0
         while not stop.is_set():
             try:
@@ -137,6 +138,7 @@ class Worker:
                 continue
             stop.wait(self.settings.poll_s)
         self.close()
+        shop.join()  # their calls at the shop finish and are recorded too
         log.info("worker %s stopped", self.worker_id)
 
     def install_signal_handlers(self, stop: threading.Event | None = None) -> threading.Event:

@@ -8,8 +8,8 @@ This module holds the group ``main``, the shared ``--config`` option and the con
 module beside it adds the commands of one concern to ``main`` (``service``: serve, worker, sandbox;
 ``owner``: check, preview, status, replay; ``show``: one stored order; ``send``: a signed delivery of an
 order file; ``database``: db upgrade; ``privacy``: prune; ``dashboard``: labels, dashboard;
-``destinations``: destinations sync). A new concern is a new module and one name in the import at
-the bottom.
+``destinations``: destinations sync; ``shop``: reconcile, webhooks, writeback). A new concern is a
+new module and one name in the import at the bottom.
 """
 
 from __future__ import annotations
@@ -74,5 +74,6 @@ from integration.cli import (  # noqa: E402, F401
     privacy,
     send,
     service,
+    shop,
     show,
 )

@@ -153,13 +153,17 @@ def status(ctx: click.Context, config_path: str | None, store_id: str | None, st
 
         print_customer_data(ledger.retention.customer_data(engine, customer.strip(), store_id), as_json)
         return
-    rows = ledger.list_shipments(engine, store=store_id, status=status_)
+    from integration.booking.writeback import writeback_stores
+
+    rows = ledger.list_shipments(engine, store=store_id, status=status_,
+                                 writeback_stores=set(writeback_stores(config)))
     status_view.fill_expected_order_ids(engine, config, rows)
     if as_json:
-        # the contract's keys, then what a person also asks: why skipped, the shop's own number,
-        # the mapping version it was tried with, the problems as data (codes, rule, line)
+        # the contract's keys, then what a person also asks: why skipped, the shop's own number, the
+        # mapping version it was tried with, the problems as data (codes, rule, line), and what the
+        # shop said about the write-back
         keys = ("store", "order", "order_id", "status", "cnote", "attempts", "errors", "updated_at",
-                "skip_reason", "order_number", "mapping_version", "problems")
+                "writeback", "skip_reason", "order_number", "mapping_version", "problems", "writeback_errors")
         click.echo(json.dumps([{k: r.get(k) for k in keys} for r in rows], ensure_ascii=False, indent=2))
     else:
         status_view.print_header(config, store_id)

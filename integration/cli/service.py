@@ -22,12 +22,13 @@ def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> 
     from integration.app import create_app
     from integration.booking.worker import Worker
     from integration.cli.dashboard import demo_dashboard
-    from integration.embedded import start_embedded_sandbox
+    from integration.embedded import start_embedded_sandbox, start_embedded_shops
     from integration.state import AppState
 
     config = load_config_or_exit(ctx, config_path)
     setup_logging(config)
     config, sandbox = start_embedded_sandbox(config)
+    config, shops = start_embedded_shops(config)
     config, dashboard_lines = demo_dashboard(config, host)
     app = create_app(config)
     engine = AppState.of(app).engine
@@ -59,6 +60,7 @@ def serve(ctx: click.Context, config_path: str | None, host: str, port: int) -> 
         worker_thread.join(timeout=60)
         if sandbox is not None:
             sandbox.stop()
+        shops.stop()
 
 
 @main.command()
@@ -73,13 +75,14 @@ def worker(ctx: click.Context, config_path: str | None, once: bool, concurrency:
 
     from integration import ledger
     from integration.booking.worker import Worker
-    from integration.embedded import start_embedded_sandbox
+    from integration.embedded import start_embedded_sandbox, start_embedded_shops
 
     config = load_config_or_exit(ctx, config_path)
     setup_logging(config)
     if concurrency:
         config = replace(config, worker=replace(config.worker, concurrency=concurrency))
     config, sandbox = start_embedded_sandbox(config)
+    config, shops = start_embedded_shops(config)
     engine = ledger.make_engine(config.database_url)
     ledger.ensure_schema(engine)
     runner = Worker(config, engine)
@@ -87,6 +90,11 @@ def worker(ctx: click.Context, config_path: str | None, once: bool, concurrency:
         if once:
             done = runner.run_once()
             click.echo(f"processed {done} shipment(s)")
+            from integration.booking.writeback import WritebackLoop
+
+            written = WritebackLoop(config, engine, runner.worker_id).run_once()
+            if written:
+                click.echo(f"wrote back {written} cnote(s) to the shops")
         else:
             stop = threading.Event()
             runner.install_signal_handlers(stop)
@@ -94,6 +102,7 @@ def worker(ctx: click.Context, config_path: str | None, once: bool, concurrency:
     finally:
         if sandbox is not None:
             sandbox.stop()
+        shops.stop()
 
 
 @main.command()

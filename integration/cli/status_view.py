@@ -26,7 +26,7 @@ from integration.errors import ConfigError
 from integration.terminal import escape
 
 EXPECTED_LIMIT = 200
-COLUMNS = ("store", "order", "order_id", "status", "cnote", "attempts", "mapping", "updated_at")
+COLUMNS = ("store", "order", "order_id", "status", "cnote", "writeback", "attempts", "mapping", "updated_at")
 HEADINGS = {"order": "ORDER", "order_id": "ORDER_ID", "mapping": "MAPPING", "updated_at": "UPDATED"}
 
 
@@ -99,7 +99,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     click.echo("  ".join(h.ljust(w) for h, w in zip(heads, widths, strict=True)).rstrip())
     for row, cells in zip(rows, table, strict=True):
         click.echo("  ".join(v.ljust(w) for v, w in zip(cells, widths, strict=True)).rstrip())
-        for field, messages in (row.get("errors") or {}).items():
+        problems = {**(row.get("errors") or {}), **(row.get("writeback_errors") or {})}  # the shop's refusal too
+        for field, messages in problems.items():
             for message in messages:
                 click.echo(f"    ! {escape(field)}: {escape(message)}")
         if row.get("status") == "skipped" and row.get("skip_reason"):

@@ -14,11 +14,11 @@ turns on a lock file (:mod:`integration.ledger.engine`); on PostgreSQL workers c
 The modules, by concern: ``tables`` (the schema), ``engine`` (engines, SQLite's write turns,
 upgrades, pings), ``inbox`` (deliveries in), ``queue`` (claims, attempts, results), ``queries``
 (what the CLI and pages read), ``replay`` (queue again after a fix), ``retention`` (personal data
-erased after retention or on request). The ledger knows nothing of
-the configuration: callers pass it plain values.
+erased after retention or on request), ``writeback`` (the cnote written back to the shop, and
+per-store cursors). The ledger knows nothing of the configuration: callers pass it plain values.
 """
 
-from integration.ledger import retention
+from integration.ledger import retention, writeback  # ledger.retention.*, ledger.writeback.*
 from integration.ledger.engine import (
     current_revision,
     ensure_schema,
@@ -63,5 +63,5 @@ __all__ = [
     "claim", "current_revision", "deliveries", "end_attempt", "ensure_schema", "extend_lease",
     "find_shipment", "finish", "head_revision", "ingest", "ingest_in", "list_shipments", "make_engine",
     "metadata", "normalise_database_url", "ping", "privacy_requests", "queue_depth", "record_booked",
-    "release", "replay", "replay_status", "retention", "shipments", "upgrade", "utcnow",
+    "release", "replay", "replay_status", "retention", "shipments", "upgrade", "utcnow", "writeback",
 ]

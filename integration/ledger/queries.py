@@ -5,6 +5,7 @@ Reads run in DEFERRED transactions on SQLite, so they never wait for a writer.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from integration.ledger.engine import reading
-from integration.ledger.tables import attempts_log, shipments
+from integration.ledger.tables import attempts_log, shipments, writebacks
 from integration.vocabulary import ShipmentStatus
 
 
@@ -40,6 +41,16 @@ def shipment_dict(row: Any) -> dict[str, Any]:
     }
 
 
+def _with_writeback(out: dict[str, Any], m: Any, writeback_stores: Collection[str]) -> dict[str, Any]:
+    # No write-back row: "off", or "pending" for a booked order of a store that writes back and whose
+    # row the worker has not added yet (it does within a poll).
+    state = m["writeback"] or ("pending" if out["status"] == ShipmentStatus.BOOKED
+                               and out["store"] in writeback_stores else "off")
+    out["writeback"] = state
+    out["writeback_errors"] = dict(m["writeback_errors"] or {})
+    return out
+
+
 def queue_depth(engine: Engine) -> dict[str, int]:
     """How many shipments are in each status (every status present, 0 when none)."""
     counts = dict.fromkeys(ShipmentStatus, 0)
@@ -51,9 +62,15 @@ def queue_depth(engine: Engine) -> dict[str, int]:
 
 
 def list_shipments(engine: Engine, store: str | None = None, status: str | None = None,
-                   limit: int | None = None) -> list[dict[str, Any]]:
-    """Shipments, most recently updated first, as the ``status --json`` objects."""
-    q = sa.select(shipments)
+                   limit: int | None = None, writeback_stores: Collection[str] = ()) -> list[dict[str, Any]]:
+    """Shipments, most recently updated first, as the ``status --json`` objects (with ``writeback``).
+
+    ``writeback_stores``: the stores that write the cnote back to the shop (their booked orders are
+    ``pending`` until the write-back row says otherwise).
+    """
+    w = writebacks
+    q = (sa.select(shipments, w.c.status.label("writeback"), w.c.errors.label("writeback_errors"))
+         .select_from(shipments.outerjoin(w, w.c.shipment_id == shipments.c.id)))
     if store is not None:
         q = q.where(shipments.c.store_id == store)
     if status is not None:
@@ -62,7 +79,7 @@ def list_shipments(engine: Engine, store: str | None = None, status: str | None 
     if limit is not None:
         q = q.limit(limit)
     with reading(engine) as conn:
-        return [shipment_dict(r) for r in conn.execute(q)]
+        return [_with_writeback(shipment_dict(r), r._mapping, writeback_stores) for r in conn.execute(q)]
 
 
 def find_row(conn: Connection, store: str, order: str) -> Any:

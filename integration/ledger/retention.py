@@ -50,9 +50,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from integration.ledger.engine import dialect_insert, reading, writing
 from integration.ledger.queries import shipment_dict
-from integration.ledger.tables import attempts_log, deliveries, privacy_requests, shipments
+from integration.ledger.tables import attempts_log, deliveries, privacy_requests, shipments, writebacks
 from integration.privacy import personal
-from integration.vocabulary import ShipmentStatus
+from integration.vocabulary import ShipmentStatus, WritebackStatus
 
 BATCH = 25  # orders per transaction: bounds how long one pass holds SQLite's write lock
 SETTLED = (ShipmentStatus.BOOKED, ShipmentStatus.SKIPPED, ShipmentStatus.FAILED)
@@ -82,10 +82,12 @@ ON_REQUEST = (ErasureReason.CUSTOMER_REQUEST, ErasureReason.SHOP_REQUEST)
 def settled() -> Any:
     """The condition of a shipment whose personal data is no longer needed once retention passes.
 
-    Booked, skipped or failed. When the write-back state lands in the ledger, "and written back (or
-    write-back off)" belongs here for booked rows, so the shop's API call still has what it needs.
+    Booked, skipped or failed, and not waiting to be written back to the shop (a pending write-back
+    still needs the order as the shop knows it).
     """
-    return shipments.c.status.in_([s.value for s in SETTLED])
+    pending = sa.exists().where(writebacks.c.shipment_id == shipments.c.id,
+                                writebacks.c.status == WritebackStatus.PENDING.value)
+    return sa.and_(shipments.c.status.in_([s.value for s in SETTLED]), ~pending)
 
 
 def takes_new_snapshots() -> Any:

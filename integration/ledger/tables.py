@@ -160,3 +160,56 @@ account_blocks = sa.Table(
 )
 
 
+# -- the shop's own API (integration/ledger/writeback.py) -----------------------------------------
+# One write-back row per booked shipment of a store that writes back (no row: "off"), its
+# append-only attempts log, and per-store cursors (reconcile passes, write-back discovery).
+
+writebacks = sa.Table(
+    "writebacks", metadata,
+    sa.Column("shipment_id", _ID, sa.ForeignKey("shipments.id", name="fk_writebacks_shipment"),
+              primary_key=True, autoincrement=False),
+    sa.Column("store_id", sa.String(64), nullable=False),
+    sa.Column("order_ref", sa.String(128), nullable=False),
+    sa.Column("cnote", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),          # pending / done / failed
+    sa.Column("attempts", sa.Integer(), nullable=False),         # shop attempts ever begun
+    sa.Column("budget_used", sa.Integer(), nullable=False),      # attempts since the last (re)queue
+    sa.Column("next_attempt_at", UTCDateTime()),                 # NULL unless pending
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_until", UTCDateTime()),
+    sa.Column("errors", sa.JSON(), nullable=False),              # {"writeback": [message]}
+    sa.Column("problems", sa.JSON(), nullable=False),            # Problem.as_dict() records
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("done_at", UTCDateTime()),
+    sa.Index("ix_writebacks_due", "next_attempt_at",
+             postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'")),
+    sa.Index("ix_writebacks_store_status", "store_id", "status"),
+)
+
+writeback_attempts = sa.Table(
+    "writeback_attempts", metadata,
+    sa.Column("id", _ID, primary_key=True, autoincrement=True),
+    sa.Column("shipment_id", _ID, sa.ForeignKey("shipments.id", name="fk_writeback_attempts_shipment"),
+              nullable=False),
+    sa.Column("started_at", UTCDateTime(), nullable=False),
+    sa.Column("duration_s", sa.Float()),
+    sa.Column("cnote", sa.String(64), nullable=False),
+    sa.Column("may_have_written", sa.Boolean(), nullable=False),  # looked at the shop first
+    sa.Column("outcome", sa.String(16), nullable=False),          # sending / done / retry / refused
+    sa.Column("wrote", sa.Boolean()),
+    sa.Column("calls", sa.Integer()),
+    sa.Column("reason", sa.Text()),
+    sa.Column("reply", sa.Text()),                                # the shop's own words (secrets masked)
+    sa.Column("worker_id", sa.String(128)),
+    sa.Index("ix_writeback_attempts_shipment", "shipment_id"),
+)
+
+shop_cursors = sa.Table(
+    "shop_cursors", metadata,
+    sa.Column("store_id", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),          # reconcile / writeback
+    sa.Column("position", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("detail", sa.JSON()),                              # what the last pass did
+)

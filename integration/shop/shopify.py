@@ -237,7 +237,7 @@ class ShopifyClient:
         self._local = threading.local()
         self._sleep = sleep
         self.transport = Transport(PLATFORM, timeout_s=timeout_s, max_wait_s=max_wait_s,
-                                   secrets=self._secret_values, session=session, sleep=sleep)
+                                   secrets=self._secret_values, session=session, sleep=sleep, base_url=self.url)
 
     def __repr__(self) -> str:
         auth = "access_token" if self._static else f"client_credentials(client_id={self.client_id!r})"

@@ -50,7 +50,7 @@ class WooCommerceClient:
         self.query_string_auth = query_string_auth
         self.transport = Transport(PLATFORM, timeout_s=timeout_s, max_wait_s=max_wait_s,
                                    secrets=lambda: [self._secret.reveal(), self.consumer_key],
-                                   session=session, sleep=sleep)
+                                   session=session, sleep=sleep, base_url=self.url)
 
     def __repr__(self) -> str:
         return f"WooCommerceClient(url={self.url!r}, query_string_auth={self.query_string_auth})"

@@ -12,7 +12,7 @@ as large as the table (building them holds writes back for as long as it takes: 
 million rows); the first ``prune`` erases what is past retention and they shrink to the recent rows.
 
 Revision ID: 0006
-Revises: 0005 (chained after 0004 on branch r until 0005 lands)
+Revises: 0005
 Create Date: 2026-12-02
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"  # TEMPORARY (branch r only): the integrator drops this commit, 0005 comes first
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
