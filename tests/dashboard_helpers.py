@@ -149,10 +149,15 @@ def seed(system: System) -> System:
 
 @pytest.fixture
 def make_system(tmp_path, sandbox) -> Iterator[Any]:
-    """Factory: ``make_system(database_url, dashboard=True, **dashboard_extra) -> System``."""
+    """Factory: ``make_system(database_url, dashboard=True, apis=None, mappings=None, **dashboard_extra)``.
+
+    ``apis`` gives stores an ``api:`` block (store id -> block: the worker then writes back and
+    reconciles with that shop); ``mappings`` gives stores their own mapping file (store id -> path).
+    """
     running: list[tuple[Any, threading.Event, threading.Thread]] = []
 
-    def make(database_url: str, dashboard: bool = True, **extra: Any) -> System:
+    def make(database_url: str, dashboard: bool = True, apis: dict[str, Any] | None = None,
+             mappings: dict[str, Path] | None = None, **extra: Any) -> System:
         overrides = {}
         for store in SHOPS:
             overrides[store] = tmp_path / f"{store}-destination-overrides.csv"
@@ -160,7 +165,9 @@ def make_system(tmp_path, sandbox) -> Iterator[Any]:
         doc: dict[str, Any] = {
             "database_url": database_url,
             "jne": {"url": sandbox.url, "username": "TESTAPI", "api_key": API_KEY, "timeout_s": 10},
-            "stores": {s: store_block(s, overrides[s]) for s in SHOPS},
+            "stores": {s: {**store_block(s, overrides[s]),
+                           **({"api": apis[s]} if s in (apis or {}) else {}),
+                           **({"mapping": str(mappings[s])} if s in (mappings or {}) else {})} for s in SHOPS},
             "worker": {"concurrency": 4, "poll_s": 0.05, "backoff_base_s": 0.05, "backoff_max_s": 0.5},
         }
         if dashboard:

@@ -75,7 +75,8 @@ def markup_that_runs(html: str) -> list[str]:
 
 
 def test_every_page_sends_a_visitor_who_is_not_logged_in_to_the_login_form(system):
-    for path in ("/admin/", "/admin/stores", system.order_url("cod")[len(system.url):],
+    for path in ("/admin/", "/admin/stores", "/admin/requests", "/admin/customers/toko-contoh/7012345678901",
+                 system.order_url("cod")[len(system.url):],
                  system.order_url("cod", "/label.pdf")[len(system.url):], "/admin/?status=booked"):
         answer = requests.get(system.url + path, allow_redirects=False, timeout=10)
         assert answer.status_code == 303, path
@@ -94,9 +95,11 @@ def test_a_restricted_user_gets_404_for_another_stores_order_and_changes_nothing
         store, ref = system.refs[name]
         assert http.get(system.order_url(name), timeout=10).status_code == 404
         assert http.get(system.order_url(name, "/label.pdf"), timeout=10).status_code == 404
+        assert http.get(f"{system.url}/admin/customers/{store}/7012345678901", timeout=10).status_code == 404
         posts = [
             (system.order_url(name, "/replay"), {}),
             (system.order_url(name, "/destination"), {"code": "DJJ10217"}),
+            (system.order_url(name, "/writeback-retry"), {}),
             (f"{system.url}/admin/orders/bulk", {"action": "replay", "order": f"{store}/{ref}"}),
             (f"{system.url}/admin/orders/bulk", {"action": "labels", "order": f"{store}/{ref}"}),
             # one of his own and one of theirs: all refused, his own untouched too
@@ -137,6 +140,7 @@ def test_every_post_without_a_valid_csrf_token_is_refused_and_changes_nothing(sy
     posts = [
         (system.order_url("attention", "/replay"), {}),
         (system.order_url("attention", "/destination"), {"code": "DJJ10217"}),
+        (system.order_url("cod", "/writeback-retry"), {}),
         (f"{system.url}/admin/orders/bulk", {"action": "replay", "order": f"{store}/{ref}"}),
         (f"{system.url}/admin/orders/bulk", {"action": "labels", "order": "/".join(system.refs["cod"])}),
         (f"{system.url}/admin/orders/replay-status", {"status": "needs_attention"}),
@@ -224,7 +228,8 @@ def test_the_session_cookie_is_secure_when_served_over_https(make_system, sqlite
 
 def test_pages_forbid_inline_script_framing_and_caching(system):
     http = login(system.url, "owner")
-    for path in ("/admin/login", "/admin/", system.order_url("attention")[len(system.url):], "/admin/stores"):
+    for path in ("/admin/login", "/admin/", system.order_url("attention")[len(system.url):], "/admin/stores",
+                 "/admin/requests", "/admin/customers/toko-contoh/7012345678901"):
         answer = http.get(system.url + path, timeout=10)
         csp = answer.headers["Content-Security-Policy"]
         assert "default-src 'none'" in csp and "script-src" not in csp and "unsafe-inline" not in csp

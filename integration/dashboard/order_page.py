@@ -10,9 +10,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 
+from integration.booking.writeback import writeback_stores
 from integration.config import Config
 from integration.dashboard import order_problems, queries
 from integration.jne.fields import FIELD_NAMES
+from integration.ledger.retention import ErasureReason
+from integration.vocabulary import WritebackStatus
 
 BODY_SHOWN_CHARS = 200_000  # a delivery is at most 2 MiB; the page shows the start of a huge one
 
@@ -42,6 +45,38 @@ class Preview:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class Writeback:
+    """The cnote written back to the shop: the row's state, the shop's words, each attempt."""
+
+    row: Any | None                  # None: the store writes back but this order has no write-back yet
+    messages: list[str]              # the problems in the owner's words (a refusal quotes the shop)
+    attempts: list[Any]              # newest first
+
+    @property
+    def state(self) -> str:
+        """pending / done / failed, or "not queued yet" before the worker found the booking."""
+        return str(self.row.status) if self.row is not None else "not queued yet"
+
+    @property
+    def retryable(self) -> bool:
+        """A failed write-back can be queued again (``writeback retry``)."""
+        return self.row is not None and self.row.status == WritebackStatus.FAILED
+
+
+@dataclass(frozen=True)
+class MappingVersion:
+    """The mapping files' version that produced the stored result, and the one in use now."""
+
+    tried: str | None                # shipments.mapping_version: None before the worker mapped it
+    current: str | None              # None: the store's mapping is not loaded in this process
+
+    @property
+    def differs(self) -> bool:
+        """The mapping was edited since this order was last tried."""
+        return bool(self.tried and self.current and self.tried != self.current)
+
+
 @dataclass
 class OrderPage:
     """The order page's content."""
@@ -58,6 +93,9 @@ class OrderPage:
     headers_text: str
     candidates: list[order_problems.ProblemRow]
     sent_any: bool = False           # an attempt sent fields to JNE
+    writeback: Writeback | None = None
+    mapping: MappingVersion | None = None
+    erased: str | None = None        # "personal data erased on <date> (<why>)", None when not erased
 
     @property
     def preview_same(self) -> bool:
@@ -79,8 +117,40 @@ def store_timezone(config: Config, store_id: str) -> str:
     return tz or "Asia/Jakarta"
 
 
+ERASURE_WHY = {ErasureReason.RETENTION: "retention period over",
+               ErasureReason.CUSTOMER_REQUEST: "the customer asked (customers/redact)",
+               ErasureReason.SHOP_REQUEST: "the shop asked (shop/redact)"}
+
+
+def erased_text(row: Any, timezone: str) -> str | None:
+    """``personal data erased on <date> (<why>)`` for an erased order, else None."""
+    when = getattr(row, "personal_erased_at", None)
+    if when is None:
+        return None
+    day = when.astimezone(ZoneInfo(timezone)).date().isoformat()
+    return f"personal data erased on {day} ({ERASURE_WHY.get(row.erasure, row.erasure or 'erased')})"
+
+
+def _writeback(conn: Connection, config: Config, row: Any) -> Writeback | None:
+    wb = queries.writeback(conn, row.id)
+    if wb is None and (row.status != "booked" or row.store_id not in writeback_stores(config)):
+        return None
+    messages = [str(m) for ms in dict(wb.errors or {}).values() for m in ms] if wb is not None else []
+    return Writeback(wb, messages, queries.writeback_attempts(conn, row.id) if wb is not None else [])
+
+
+def _mapping(config: Config, row: Any) -> MappingVersion:
+    store = config.stores.get(row.store_id)
+    mapping = getattr(store, "mapping", None)
+    return MappingVersion(row.mapping_version, getattr(mapping, "version", None) or None)
+
+
 def _preview(config: Config, row: Any, delivery: Any, order: Any, now: datetime) -> Preview:
+    from integration.ledger.retention import erased_note
     from integration.pipeline import prepare
+
+    if row.personal_erased_at is not None:
+        return Preview("unavailable", note=f"No preview: {erased_note(row)}.")
 
     store = config.stores.get(row.store_id)
     if store is None:
@@ -127,4 +197,5 @@ def build(conn: Connection, config: Config, row: Any, now: datetime) -> OrderPag
     problems = order_problems.rows(row.errors)
     candidates = list({p.field: p for p in reversed(problems + preview.problems) if p.candidates}.values())
     return OrderPage(row, tz, problems, preview, fields, attempts, delivery, order, body_text,
-                     headers_text, candidates, bool(sent))
+                     headers_text, candidates, bool(sent), _writeback(conn, config, row), _mapping(config, row),
+                     erased_text(row, tz))

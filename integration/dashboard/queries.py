@@ -25,7 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from integration import ledger
-from integration.vocabulary import ShipmentStatus
+from integration.ledger.retention import RequestKind
+from integration.ledger.tables import shop_cursors, writebacks
+from integration.ledger.tables import writeback_attempts as writeback_attempts_table
+from integration.vocabulary import ShipmentStatus, WritebackStatus
 
 COUNT_CAP = 1_000
 PAGE_SIZE = 50
@@ -198,3 +201,60 @@ def account_blocks(conn: Connection) -> dict[str, tuple[str, datetime]]:
     t = ledger.account_blocks
     return {r.account_key: (r.reason, r.blocked_at)
             for r in conn.execute(sa.select(t.c.account_key, t.c.reason, t.c.blocked_at))}
+
+
+# -- the shop's own API: write-back, reconcile passes ------------------------------------------
+
+w = writebacks
+wa = writeback_attempts_table
+WRITEBACK_STATES = tuple(str(x) for x in WritebackStatus if x is not WritebackStatus.OFF)
+
+
+def writeback(conn: Connection, shipment_id: int) -> Any | None:
+    """The write-back row of a shipment (None: its store does not write back, or not booked yet)."""
+    return conn.execute(sa.select(w).where(w.c.shipment_id == shipment_id)).first()
+
+
+def writeback_attempts(conn: Connection, shipment_id: int, limit: int = ATTEMPTS_SHOWN) -> list[Any]:
+    """The newest ``limit`` write-back attempts of a shipment, newest first."""
+    return conn.execute(sa.select(wa).where(wa.c.shipment_id == shipment_id)
+                        .order_by(wa.c.id.desc()).limit(limit)).all()
+
+
+@functools.cache
+def _writeback_counts_sql() -> Any:
+    # Like the tab counts: each state counted up to COUNT_CAP + 1 on ix_writebacks_store_status, so
+    # a store with a million written-back orders does not cost a million-row count per page.
+    return sa.union_all(*(
+        sa.select(_const(state).label("status"), sa.func.count().label("n")).select_from(
+            sa.select(sa.literal_column("1")).select_from(w)
+            .where(w.c.store_id == sa.bindparam("store"), w.c.status == _const(state))
+            .limit(COUNT_CAP + 1).subquery(f"w_{state}"))
+        for state in WRITEBACK_STATES))
+
+
+def writeback_counts(conn: Connection, store: str) -> dict[str, int]:
+    """Write-backs of ``store`` per state (pending, done, failed), each counted up to COUNT_CAP + 1."""
+    counts = dict.fromkeys(WRITEBACK_STATES, 0)
+    for state, n in conn.execute(_writeback_counts_sql(), {"store": store}):
+        counts[str(state)] = int(n)
+    return counts
+
+
+def shop_cursor(conn: Connection, store: str, kind: str) -> Any | None:
+    """The store's ``shop_cursors`` row of ``kind`` (position, updated_at, detail), or None."""
+    c = shop_cursors
+    return conn.execute(sa.select(c.c.position, c.c.updated_at, c.c.detail)
+                        .where(c.c.store_id == store, c.c.kind == kind)).first()
+
+
+# -- personal data requests ----------------------------------------------------------------------
+
+def data_requests(conn: Connection, stores: Sequence[str], limit: int = PAGE_SIZE) -> list[Any]:
+    """The newest customer data requests of ``stores``: store, customer id, received and done times."""
+    if not stores:
+        return []
+    p = ledger.privacy_requests
+    return conn.execute(sa.select(p.c.id, p.c.store_id, p.c.customer_ref, p.c.received_at, p.c.done_at)
+                        .where(p.c.store_id.in_(list(stores)), p.c.kind == RequestKind.CUSTOMER_DATA_REQUEST.value)
+                        .order_by(p.c.received_at.desc(), p.c.id.desc()).limit(limit)).all()

@@ -32,7 +32,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.security import check_password_hash
 
 from integration import ledger
-from integration.dashboard import chart, order_page, order_problems, overrides, queries, security
+from integration.booking.writeback import writeback_stores
+from integration.dashboard import chart, order_page, order_problems, overrides, queries, security, store_page
 from integration.dashboard.state import DashboardState
 from integration.labels import labels_for_keys, render_labels
 from integration.vocabulary import REPLAYABLE, ShipmentStatus
@@ -305,6 +306,20 @@ def replay(store: str, order: str) -> Any:
     return redirect(url_for("dashboard.order", store=store, order=order), 303)
 
 
+@bp.post("/orders/<store>/<order>/writeback-retry")
+def writeback_retry(store: str, order: str) -> Any:
+    """Write the cnote back to the shop again after a refusal (as `jne-integration writeback retry`)."""
+    _row(store, order)
+    try:
+        got = ledger.writeback.retry(_state().engine, store, order, ledger.utcnow())
+    except ledger.ReplayError as exc:
+        flash(exc.reason, "error")
+    else:
+        flash(f"Queued the write-back of cnote {got['cnote']} again. The worker writes it to the shop "
+              "within seconds.", "ok")
+    return redirect(url_for("dashboard.order", store=store, order=order), 303)
+
+
 @bp.get("/orders/<store>/<order>/label.pdf")
 def label(store: str, order: str) -> Any:
     """The A6 label PDF of a booked order."""
@@ -353,9 +368,11 @@ def destination(store: str, order: str) -> Any:
 
 @bp.get("/stores")
 def stores() -> Any:
-    """Per store: last delivery, counts by status, a blocked JNE account and how to lift it."""
+    """Per store: last delivery, counts by status, a blocked JNE account and how to lift it, the shop's
+    API side (write-backs by state, the last reconcile pass, webhooks) and mapping edits that did not load."""
     state = _state()
     cards = []
+    writing_back = set(writeback_stores(state.config))
     with state.engine.connect() as conn:
         blocks = queries.account_blocks(conn)
         for store_id in g.stores:
@@ -364,6 +381,27 @@ def stores() -> Any:
             cards.append({"id": store_id, "store": store, "last": queries.last_delivery(conn, store_id),
                           "counts": queries.status_counts(conn, [store_id]),
                           "block": block, "jne_user": store.jne.username,
-                          "jne_host": urlsplit(store.jne.url).netloc or store.jne.url})
+                          "jne_host": urlsplit(store.jne.url).netloc or store.jne.url,
+                          "shop": store_page.shop_side(conn, store, writing_back),
+                          "refused": store_page.refused_edit(store)})
     return render_template("dashboard/stores.html", cards=cards, cap=queries.COUNT_CAP,
-                           statuses=queries.STATUSES)
+                           statuses=queries.STATUSES, writeback_states=queries.WRITEBACK_STATES)
+
+
+# -- personal data requests ---------------------------------------------------------------------
+
+@bp.get("/requests")
+def data_requests() -> Any:
+    """Customers' data requests of the user's stores (customer id and time only), newest first."""
+    with _state().engine.connect() as conn:
+        rows = queries.data_requests(conn, g.stores)
+    return render_template("dashboard/requests.html", rows=rows, limit=queries.PAGE_SIZE)
+
+
+@bp.get("/customers/<store>/<customer>")
+def customer(store: str, customer: str) -> Any:
+    """What the ledger holds for one customer of one store (as `status --customer` shows it)."""
+    if store not in g.stores:
+        abort(404)
+    data = ledger.retention.customer_data(_state().engine, customer.strip(), store)
+    return render_template("dashboard/customer.html", data=data, store=store, why=order_page.ERASURE_WHY)
