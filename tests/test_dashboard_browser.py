@@ -11,23 +11,39 @@ never used.
 
 from __future__ import annotations
 
+import json
+import os
+import re
 import shutil
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dashboard_helpers
 import jne_helpers
 import pytest
+import requests
+import shop_helpers
 import sqlalchemy as sa
-from dashboard_helpers import PASSWORDS, XSS, seed
+from dashboard_helpers import PASSWORDS, ROOT, XSS, _fixture_order, seed
+from fixtures.expect import load
+from fixtures.sign import shopify_headers
 from pdf_helpers import barcodes, page_texts
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from shop_helpers import shopify_api, wait_until, woo_api
 
 from integration import ledger
+from integration.config import DEMO_SHOPIFY_SECRET
+from integration.privacy import passes
 from integration.problems import Problem, define
 
 sandbox_server, sandbox = jne_helpers.sandbox_server, jne_helpers.sandbox
 make_system = dashboard_helpers.make_system
+_shopify_server, shopify_shop = shop_helpers._shopify_server, shop_helpers.shopify_shop
+_woo_server, woo_shop = shop_helpers._woo_server, shop_helpers.woo_shop
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -197,7 +213,6 @@ def test_an_owner_finds_fixes_replays_and_prints_from_the_browser(make_system, s
     # Stores, and a phone-sized orders list.
     p.goto(f"{url}/admin/stores")
     expect(p.get_by_role("heading", name="toko-woo")).to_be_visible()
-    shot(p, "stores")
     p.set_viewport_size({"width": 390, "height": 844})
     p.goto(f"{url}/admin/")
     shot(p, "orders-phone")
@@ -226,3 +241,167 @@ def test_an_order_named_like_an_attack_is_shown_as_text_and_runs_nothing(make_sy
     assert p.locator("img").count() == 0
     assert page.dialogs == [] and page.errors == []
     assert not [m for m in page.console if "alert" in m or m.startswith("error")], (page.console, page.failed)
+
+
+def test_an_owner_retries_a_refused_write_back_and_reads_the_shop_side_and_data_requests(
+        make_system, sqlite_url, page, shopify_shop, woo_shop):
+    system = seed(make_system(sqlite_url, apis={"toko-contoh": shopify_api(shopify_shop),
+                                                "toko-woo": woo_api(woo_shop)}))
+    order, _ = _fixture_order("shopify", "cod_jakarta_example")
+    p = page.page
+    log_in(p, system.url)
+    cod = system.row("cod")
+    # The shop does not know #1042 yet: its write-back is refused, in the shop's words.
+    p.goto(system.order_url("cod"))
+    section = p.locator("section.writeback")
+    expect(section.locator(".badge.o-refused").first).to_be_visible(timeout=30_000)
+    p.reload()
+    expect(section).to_contain_text(f"the shop did not take cnote {cod['cnote']}")
+    expect(section).to_contain_text("Shopify has no order")
+    shot(p, "order-writeback")
+    p.set_viewport_size({"width": 390, "height": 844})
+    shot(p, "order-phone")
+    assert page_fits(p), "the order page is wider than a phone"
+    p.set_viewport_size({"width": 1280, "height": 900})
+
+    # The shop learns the order; Retry write-back writes it.
+    shopify_shop.add(order)
+    p.get_by_role("button", name="Retry write-back").click()
+    expect(p.locator(".flash.ok")).to_contain_text(f"Queued the write-back of cnote {cod['cnote']} again")
+    wait_until(lambda: [t["number"] for f in shopify_shop.fulfillments(int(order["id"])) for t in f["trackingInfo"]])
+    p.reload()
+    expect(p.locator("dl.facts .badge.w-done")).to_have_text("done")
+    expect(section).to_contain_text(f"The shop shows cnote {cod['cnote']}")
+    assert section.get_by_role("button", name="Retry write-back").count() == 0
+
+    # The stores page: write-backs by state, the last reconcile pass, webhooks not checked.
+    p.goto(f"{system.url}/admin/stores")
+    card = p.locator("section.store", has=p.get_by_role("heading", name="toko-contoh"))
+    expect(card).to_contain_text("Write-back:")
+    expect(card).to_contain_text("Webhooks: not checked yet")
+    for _ in range(100):  # the worker's first reconcile pass runs at start
+        if "none yet" not in card.inner_text():
+            break
+        time.sleep(0.1)
+        p.reload()
+    expect(card).to_contain_text("taken in (missed by the webhooks)")
+    shot(p, "stores")
+
+    # A customer's data request: listed by customer id; what is held opens from it.
+    request = {"shop_id": 1, "shop_domain": "toko-contoh.myshopify.com",
+               "customer": {"id": 7012345678901, "email": "siti@example.com", "phone": "+6281234567890"},
+               "orders_requested": [order["id"]], "data_request": {"id": 9001}}
+    system.send("toko-contoh", request, "customers/data_request")
+    p.get_by_role("link", name="Data requests").click()
+    expect(p.get_by_role("heading", name="Customers' data requests")).to_be_visible()
+    expect(p.locator("table.requests")).to_contain_text("7012345678901")
+    shot(p, "requests")
+    p.get_by_role("link", name="What is held").click()
+    expect(p.get_by_role("heading", name="What is held for customer 7012345678901 of toko-contoh")).to_be_visible()
+    expect(p.locator("section.held").first).to_contain_text("Siti Rahmawati")
+    shot(p, "customer")
+
+    # After the retention pass the order says its personal data is erased, and when.
+    passes.prune(system.engine, 0, "en", datetime.now(UTC))
+    p.goto(system.order_url("cod"))
+    expect(p.locator(".flash.erased")).to_contain_text("Personal data erased on")
+    expect(p.locator("main")).not_to_contain_text("Siti Rahmawati")
+    shot(p, "order-erased")
+    assert page.dialogs == [] and page.errors == []
+
+
+def page_fits(p: Page) -> bool:
+    """The page needs no sideways scrolling (tables may scroll inside themselves)."""
+    return p.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+EXAMPLES = ROOT / "tests" / "fixtures" / "examples"
+
+
+@pytest.fixture
+def demo(tmp_path) -> Iterator[tuple[str, str, Path]]:
+    """``jne-integration serve`` with no configuration file, as a new user runs it: (url, password, mappings).
+
+    It runs from a copy of the package, so that the test can edit the demo's own mapping files as
+    the user would, without touching the repository.
+    """
+    app, run = tmp_path / "app", tmp_path / "run"
+    ignore = shutil.ignore_patterns("__pycache__")
+    # Laid out as the wheel installs it: the default mappings are the package integration.defaults.
+    shutil.copytree(ROOT / "integration", app / "integration", ignore=ignore)
+    shutil.copytree(ROOT / "mappings", app / "integration" / "defaults", ignore=ignore)
+    run.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("JNE_INTEGRATION_CONFIG", "DATABASE_URL")}
+    env.update(PYTHONPATH=str(app), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen([sys.executable, "-m", "integration.cli", "serve", "--port", "0"], cwd=run,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        lines = []
+        while not any(line.startswith("dashboard:") for line in lines):
+            line = process.stdout.readline()
+            assert line, f"serve ended before printing the dashboard: {lines}"
+            lines.append(line)
+        found = re.search(r"dashboard: (http://127\.0\.0\.1:\d+)/admin/ \(user demo, password (\S+)\)", lines[-1])
+        assert found, lines
+        yield found.group(1), found.group(2), app / "integration" / "defaults"
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def test_a_new_user_runs_the_demo_logs_in_prints_a_label_and_fixes_an_order_with_the_mapping(demo, page):
+    url, password, mappings = demo
+    # The quick start's signed example delivery, then an order the default mapping cannot book
+    # (a Batam line whose SKU has no HS code).
+    example = requests.post(f"{url}/webhooks/shopify", data=(EXAMPLES / "shopify_cod.body").read_bytes(),
+                            headers=json.loads((EXAMPLES / "shopify_cod.headers.json").read_text()), timeout=10)
+    assert example.status_code == 200, example.text
+    batam = load(ROOT / "tests" / "fixtures" / "orders" / "shopify" / "batam_line_without_hs_code.json")
+    body = json.dumps(batam.order).encode()
+    sent = requests.post(f"{url}/webhooks/shopify", data=body, timeout=10, headers=shopify_headers(
+        body, DEMO_SHOPIFY_SECRET, "toko-contoh.myshopify.com", batam.topic))
+    assert sent.status_code == 200, sent.text
+
+    p = page.page
+    p.goto(f"{url}/admin/")
+    p.fill("input[name=username]", "demo")
+    p.fill("input[name=password]", password)
+    p.get_by_role("button", name="Log in").click()
+    expect(p.get_by_role("heading", name="Orders")).to_be_visible()
+    for _ in range(200):  # the worker books within a second or two
+        if p.locator("nav.tabs").get_by_role("link", name="Booked 1").count():
+            break
+        time.sleep(0.1)
+        p.reload()
+    p.locator("nav.tabs").get_by_role("link", name="Booked 1").click()
+    p.get_by_role("link", name="#1042").click()
+    expect(p.locator("h1 .badge.s-booked")).to_have_text("booked")
+    cnote = p.locator("dl.facts div", has_text="cnote").locator("dd").inner_text()
+    with p.expect_download() as download:
+        p.get_by_role("link", name="Label").click()
+    label = page_texts(Path(download.value.path()).read_bytes())[0]
+    assert cnote in label and "DEMO1042" in label
+    expect(p.locator("section.writeback")).to_contain_text("The shop shows cnote", timeout=30_000)
+
+    # The order that needs attention says why and where; the owner adds the SKU to the table.
+    p.goto(f"{url}/admin/?status=needs_attention")
+    p.get_by_role("link", name="#1054").click()
+    expect(p.locator("table.problems").first).to_contain_text("add its sku to hs_codes.csv")
+    with (mappings / "hs_codes.csv").open("a", encoding="utf-8") as table:
+        table.write("TMB-SS-500,7323.93\n")
+    for _ in range(100):  # the running service follows its mapping files (checked once a second)
+        p.reload()
+        if p.locator(".flash.ok", has_text="Would be booked as it is").count():
+            break
+        time.sleep(0.1)
+    expect(p.locator(".flash.ok")).to_contain_text("Would be booked as it is: press Replay.")
+    p.get_by_role("button", name="Replay").click()
+    expect(p.locator(".flash.ok").first).to_contain_text("Queued again")
+    for _ in range(200):
+        if p.locator("h1 .badge.s-booked").count():
+            break
+        time.sleep(0.1)
+        p.reload()
+    expect(p.locator("h1 .badge.s-booked")).to_have_text("booked")
+    expect(p.get_by_role("link", name="Label")).to_be_visible()
+    assert page.dialogs == [] and page.errors == []

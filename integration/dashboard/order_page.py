@@ -98,6 +98,12 @@ class OrderPage:
     erased: str | None = None        # "personal data erased on <date> (<why>)", None when not erased
 
     @property
+    def erased_on(self) -> str:
+        """The day the personal data was erased, in the store's time zone ("" when not erased)."""
+        when = self.row.personal_erased_at
+        return when.astimezone(ZoneInfo(self.timezone)).date().isoformat() if when is not None else ""
+
+    @property
     def preview_same(self) -> bool:
         """The current mapping finds exactly the problems already stored (say so instead of twice)."""
         return self.preview.problems == self.problems

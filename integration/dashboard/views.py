@@ -7,6 +7,7 @@ order of a store outside ``g.stores`` is answered 404, exactly like an order tha
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
@@ -76,6 +77,12 @@ def _headers(response: Response) -> Response:
 @bp.app_template_filter("status_words")
 def _status_words(status: str) -> str:
     return STATUS_WORDS.get(status, status)
+
+
+@bp.app_template_filter("json_text")
+def _json_text(value: Any) -> str:
+    """A value as JSON text for reading (Jinja escapes it; ``tojson`` would show ``\\u003c`` for ``<``)."""
+    return json.dumps(value, ensure_ascii=False)
 
 
 @bp.app_template_global("local_time")
