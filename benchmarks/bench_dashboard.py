@@ -5,10 +5,12 @@ Run: python benchmarks/bench_dashboard.py [--rows N] [--requests R] [--pg-url UR
 Bulk-loads N deliveries, N shipments and an attempt per booked shipment with generate_series in a
 throwaway schema (default 1,000,000; one order a minute for ~1.9 years, 90% store toko-contoh and
 10% toko-woo; 99% booked, the rest needing attention, skipped, failed or queued), gives the two
-newest orders a real order body and real JNE fields, then serves ``create_app`` with a dashboard
-and asks each page R times (default 30, after 3 unmeasured) as a logged-in owner. "Server" is the
-time inside the WSGI app (a middleware clock), "client" adds the loopback HTTP round trip. The
-orders page and an order page aim at under 100 ms. The schema is dropped afterwards.
+newest orders a real order body and real JNE fields; both stores have the shop's API connected, so
+every booked shipment has a write-back (and an attempt) and each store a reconcile cursor. Then it
+serves ``create_app`` with a dashboard and asks each page R times (default 30, after 3 unmeasured)
+as a logged-in owner. "Server" is the time inside the WSGI app (a middleware clock), "client" adds
+the loopback HTTP round trip. The orders page, an order page with its write-back section and the stores page aim at under 100 ms.
+The schema is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -80,6 +82,38 @@ SELECT s.id, s.booked_at - interval '1 second', 0.42, s.jne_order_id, 1,
        '{"status": true}', 'bench'
 FROM shipments AS s WHERE s.status = 'booked'
 """
+# Both stores have the shop's API connected: every booked shipment has a write-back (99.8% done, the
+# rest failed with the shop's words or pending) and one attempt; each store has a reconcile cursor.
+LOAD_WRITEBACKS = """
+INSERT INTO writebacks (shipment_id, store_id, order_ref, cnote, status, attempts, budget_used, next_attempt_at,
+                        errors, problems, created_at, updated_at, done_at)
+SELECT s.id, s.store_id, s.order_ref, s.cnote, m.status, 1, 1,
+       CASE WHEN m.status = 'pending' THEN now() + interval '1 minute' END,
+       CASE WHEN m.status = 'failed' THEN
+            json_build_object('writeback', json_build_array('the shop did not take cnote ' || s.cnote ||
+                ': Shopify has no order (HTTP 404). The booking stands; fix it in the shop, then retry'))
+            ELSE '{}'::json END,
+       '[]'::json, s.booked_at + interval '1 second', s.booked_at + interval '2 seconds',
+       CASE WHEN m.status = 'done' THEN s.booked_at + interval '2 seconds' END
+FROM shipments AS s
+CROSS JOIN LATERAL (SELECT CASE WHEN mod(s.id, 1000) = 1 THEN 'failed' WHEN mod(s.id, 1000) = 2 THEN 'pending'
+                                ELSE 'done' END AS status) AS m
+WHERE s.status = 'booked'
+"""
+LOAD_WRITEBACK_ATTEMPTS = """
+INSERT INTO writeback_attempts (shipment_id, started_at, duration_s, cnote, may_have_written, outcome, wrote,
+                                calls, reason, reply, worker_id)
+SELECT w.shipment_id, w.created_at, 0.31, w.cnote, false,
+       CASE w.status WHEN 'done' THEN 'done' WHEN 'failed' THEN 'refused' ELSE 'retry' END,
+       w.status = 'done', 2, 'fulfilled with cnote ' || w.cnote, NULL, 'bench'
+FROM writebacks AS w
+"""
+LOAD_CURSORS = """
+INSERT INTO shop_cursors (store_id, kind, position, updated_at, detail)
+SELECT store_id, 'reconcile', now() - interval '10 minutes', now() - interval '5 minutes',
+       '{"since": "2026-01-01T00:00:00+00:00", "pages": 1, "seen": 12, "taken_in": 1, "calls": 1}'::json
+FROM (VALUES ('toko-contoh'), ('toko-woo')) AS v(store_id)
+"""
 
 
 def load(url: str, rows: int) -> float:
@@ -95,7 +129,10 @@ def load(url: str, rows: int) -> float:
         conn.execute(LOAD_DELIVERIES, {"n": rows})
         conn.execute(LOAD_SHIPMENTS, {"n": rows})
         conn.execute(LOAD_ATTEMPTS)
-        for table in ("deliveries", "shipments", "attempts"):
+        conn.execute(LOAD_WRITEBACKS)
+        conn.execute(LOAD_WRITEBACK_ATTEMPTS)
+        conn.execute(LOAD_CURSORS)
+        for table in ("deliveries", "shipments", "attempts", "writebacks", "writeback_attempts"):
             conn.execute(f"VACUUM ANALYZE {table}")
     return time.monotonic() - started
 
@@ -120,6 +157,15 @@ def make_real(url: str, rows: int) -> dict[str, tuple[str, str]]:
                 conn.execute("UPDATE attempts SET request = %s WHERE shipment_id = %s",
                              (json.dumps(fields), sid))
             picked[name] = ("toko-contoh", ref)
+        # A booked order whose write-back the shop refused, after two attempts: its page is measured too.
+        ref = conn.execute("SELECT s.order_ref FROM shipments AS s JOIN writebacks AS w ON w.shipment_id = s.id "
+                           "WHERE w.status = 'failed' AND s.store_id = 'toko-contoh' "
+                           "ORDER BY s.id DESC LIMIT 1").fetchone()[0]
+        conn.execute("INSERT INTO writeback_attempts (shipment_id, started_at, duration_s, cnote, may_have_written, "
+                     "outcome, wrote, calls, reason, reply, worker_id) SELECT shipment_id, now(), 0.2, cnote, true, "
+                     "'refused', false, 1, 'Shopify has no order (HTTP 404)', '{\"errors\": \"Not Found\"}', "
+                     "'bench' FROM writebacks WHERE order_ref = %s AND store_id = 'toko-contoh'", (ref,))
+        picked["writeback_failed"] = ("toko-contoh", ref)
     return picked
 
 
@@ -166,6 +212,10 @@ def main() -> None:
         picked = make_real(url, args.rows)
         path = common.write_config(Path(tmp), url)
         doc = yaml.safe_load(path.read_text())
+        # The shop's API connected for both stores (never called here: pages read the ledger only).
+        doc["stores"]["toko-contoh"]["api"] = {"url": "http://127.0.0.1:9", "access_token": "shpat_bench_token"}
+        doc["stores"]["toko-woo"]["api"] = {"url": "http://127.0.0.1:9", "consumer_key": "ck_bench",
+                                            "consumer_secret": "cs_bench_secret"}
         doc["dashboard"] = {"secret_key": "bench-secret-key-0123456789",
                             "users": {"owner": {"password_hash": generate_password_hash(PASSWORD),
                                                 "stores": ["*"]}}}
@@ -192,8 +242,10 @@ def main() -> None:
                 ("orders: search by cnote", f"/admin/?q={args.rows - 100:016d}", True),
                 ("orders: search by order number", f"/admin/?q={args.rows - 100}", True),
                 ("order page: needs attention (with preview)", f"/admin/orders/{attn_store}/{attn_ref}", True),
-                ("order page: booked", f"/admin/orders/{booked_store}/{booked_ref}", True),
-                ("stores page", "/admin/stores", False),
+                ("order page: booked, write-back done", f"/admin/orders/{booked_store}/{booked_ref}", True),
+                ("order page: booked, write-back refused", "/admin/orders/{}/{}".format(*picked["writeback_failed"]),
+                 True),
+                ("stores page (write-backs by state, reconcile)", "/admin/stores", True),
             ]
             rows = []
             met = True
