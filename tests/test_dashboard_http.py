@@ -35,7 +35,9 @@ served_app = app_helpers.served_app
 
 
 @pytest.fixture
-def system(make_system, database_url):
+def system(database_url, make_system):
+    # database_url first: its schema is dropped only after make_system has stopped the worker (fixtures
+    # end in reverse order; dropping it under a running worker can deadlock on PostgreSQL).
     return seed(make_system(database_url))
 
 

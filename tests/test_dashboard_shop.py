@@ -53,7 +53,8 @@ def page_with(http: requests.Session, url: str, text: str) -> str | None:
 
 
 @pytest.fixture
-def shop_system(make_system, database_url, shopify_shop, woo_shop, tmp_path):
+def shop_system(database_url, make_system, shopify_shop, woo_shop, tmp_path):
+    # database_url first: its schema outlives the worker that make_system stops (see ``system``).
     own = tmp_path / "own-mappings"
     shutil.copytree(ROOT / "mappings", own)
     (own / "toko.yaml").write_text(CHILD % "FIRST", encoding="utf-8")
@@ -153,7 +154,9 @@ def test_an_order_page_names_the_mapping_version_and_says_when_the_files_changed
 
 
 @pytest.fixture
-def system(make_system, database_url):
+def system(database_url, make_system):
+    # database_url first: its schema is dropped only after make_system has stopped the worker (fixtures
+    # end in reverse order; dropping it under a running worker can deadlock on PostgreSQL).
     return seed(make_system(database_url))
 
 
