@@ -108,10 +108,12 @@ def test_a_restricted_user_cannot_retry_another_stores_write_back(shop_system):
     answer = http.post(system.order_url("cod", "/writeback-retry"), data={"csrf_token": token},
                        allow_redirects=False, timeout=10)
     assert answer.status_code == 404
-    for path in (f"/admin/customers/toko-contoh/{CUSTOMER}",):
-        assert http.get(system.url + path, timeout=10).status_code == 404
+    assert http.get(f"{system.url}/admin/customers/toko-contoh/{CUSTOMER}", timeout=10).status_code == 404
     assert ledger_state(system) == before and writeback_of(system, "cod") == "failed"
-    # His own store's refused write-back is his to retry (the stand-in still lacks it: refused again).
+    # His own store's refused write-back: WooCommerce answered 404 for the unknown order, and he may retry
+    # it (the stand-in still lacks the order: refused again).
+    page = http.get(system.order_url("woo"), timeout=10).text
+    assert "WooCommerce has no order" in page and '</span></td><td>404</td>' in page
     mine = http.post(system.order_url("woo", "/writeback-retry"), data={"csrf_token": token}, timeout=10)
     assert mine.status_code == 200 and "Queued the write-back" in mine.text
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from integration.jne.fields import FIELD_NAMES
 from integration.ledger.retention import ErasureReason
 from integration.vocabulary import WritebackStatus
 
+_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 BODY_SHOWN_CHARS = 200_000  # a delivery is at most 2 MiB; the page shows the start of a huge one
 
 
@@ -63,6 +65,15 @@ class Writeback:
         """A failed write-back can be queued again (``writeback retry``)."""
         return self.row is not None and self.row.status == WritebackStatus.FAILED
 
+    @staticmethod
+    def http_status(attempt: Any) -> str:
+        """The HTTP status the shop answered an attempt with, when it was an error ("" otherwise).
+
+        writeback_attempts keeps no status column; every shop error's reason names it ("HTTP 404").
+        """
+        found = _HTTP_STATUS.search(attempt.reason or "")
+        return found.group(1) if found else ""
+
 
 @dataclass(frozen=True)
 class MappingVersion:
@@ -100,8 +111,7 @@ class OrderPage:
     @property
     def erased_on(self) -> str:
         """The day the personal data was erased, in the store's time zone ("" when not erased)."""
-        when = self.row.personal_erased_at
-        return when.astimezone(ZoneInfo(self.timezone)).date().isoformat() if when is not None else ""
+        return erased_day(self.row, self.timezone) or ""
 
     @property
     def preview_same(self) -> bool:
@@ -128,12 +138,17 @@ ERASURE_WHY = {ErasureReason.RETENTION: "retention period over",
                ErasureReason.SHOP_REQUEST: "the shop asked (shop/redact)"}
 
 
+def erased_day(row: Any, timezone: str) -> str | None:
+    """The day (ISO, in ``timezone``) the order's personal data was erased; None when it was not."""
+    when = getattr(row, "personal_erased_at", None)
+    return when.astimezone(ZoneInfo(timezone)).date().isoformat() if when is not None else None
+
+
 def erased_text(row: Any, timezone: str) -> str | None:
     """``personal data erased on <date> (<why>)`` for an erased order, else None."""
-    when = getattr(row, "personal_erased_at", None)
-    if when is None:
+    day = erased_day(row, timezone)
+    if day is None:
         return None
-    day = when.astimezone(ZoneInfo(timezone)).date().isoformat()
     return f"personal data erased on {day} ({ERASURE_WHY.get(row.erasure, row.erasure or 'erased')})"
 
 
