@@ -15,6 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from ledger_helpers import T0, count, delivery, dump_text, later, row, set_status
 
 from integration import ledger
+from integration.ledger.tables import writeback_attempts
 from integration.vocabulary import ShipmentStatus
 
 
@@ -34,6 +35,30 @@ def test_upgrade_is_idempotent_and_matches_the_tables(engine):
         # The migration and the module's tables describe the same schema.
         assert compare_metadata(MigrationContext.configure(conn), ledger.metadata) == []
     assert ledger.ping(engine)
+
+
+def test_upgrade_from_0007_keeps_write_back_attempts_and_gives_them_no_http_status(database_url):
+    from alembic import command
+
+    from integration.ledger.engine import _alembic_config, writing
+
+    eng = ledger.make_engine(database_url)
+    with writing(eng) as conn:
+        command.upgrade(_alembic_config(conn), "0007")
+    assert ledger.ingest(eng, delivery()) == "stored"
+    shipment_id = row(eng, "toko", "1001").id
+    with writing(eng) as conn:  # a write-back attempt as 0007 wrote it: no http_status column yet
+        conn.execute(sa.text("INSERT INTO writeback_attempts (shipment_id, started_at, cnote, may_have_written, "
+                             "outcome, reason) VALUES (:id, :at, 'CN1', :no, 'refused', "
+                             "'WooCommerce has no order at orders/1001 (HTTP 404)')"),
+                     {"id": shipment_id, "at": T0, "no": False})
+    ledger.upgrade(eng)
+    assert ledger.current_revision(eng) == ledger.head_revision()
+    with eng.connect() as conn:
+        [old] = conn.execute(sa.select(writeback_attempts)).all()
+    assert (old.cnote, old.outcome, old.http_status) == ("CN1", "refused", None)
+    assert "(HTTP 404)" in old.reason  # the reason is kept as it was; the status is not guessed from it
+    eng.dispose()
 
 
 def test_processes_racing_to_create_the_schema_all_succeed(database_url):

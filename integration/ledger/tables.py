@@ -202,6 +202,7 @@ writeback_attempts = sa.Table(
     sa.Column("reason", sa.Text()),
     sa.Column("reply", sa.Text()),                                # the shop's own words (secrets masked)
     sa.Column("worker_id", sa.String(128)),
+    sa.Column("http_status", sa.Integer()),                       # the shop's last answer; NULL: none came
     sa.Index("ix_writeback_attempts_shipment", "shipment_id"),
 )
 
