@@ -127,6 +127,12 @@ def test_a_refusal_is_shown_with_the_shops_words_and_the_booking_stays_booked(
     human = CliRunner().invoke(cli, ["status", "--config", str(config.path)]).output
     assert "! writeback: " in human and "failed" in human
     assert shopify_shop.fulfillments(order["id"]) == []
+    # Each refused attempt keeps the status of the answer that decided it: Shopify's query showing the
+    # order cancelled came with 200, WooCommerce's unknown order with 404.
+    [shopify_attempt] = ledger.writeback.writeback_attempts_of(app.engine, STORE_IDS["shopify"], str(order["id"]))
+    [woo_attempt] = ledger.writeback.writeback_attempts_of(app.engine, STORE_IDS["woocommerce"], str(gone["id"]))
+    assert (shopify_attempt["outcome"], shopify_attempt["http_status"]) == ("refused", 200)
+    assert (woo_attempt["outcome"], woo_attempt["http_status"]) == ("refused", 404)
 
 
 def test_no_token_client_secret_or_consumer_secret_reaches_logs_ledger_status_or_answers(

@@ -33,7 +33,7 @@ def _tracking(fulfillment):
 def test_shopify_fulfils_the_open_fulfillment_orders_with_tracking_in_two_calls(shopify_shop):
     shopify_shop.add(shopify_order(1, 1001))
     result = write_back(shopify_shop.client(), 1, CNOTE, ON)
-    assert (result.outcome, result.wrote, result.calls) == ("done", True, 2)
+    assert (result.outcome, result.wrote, result.calls, result.http_status) == ("done", True, 2, 200)
     [made] = shopify_shop.fulfillments(1)
     assert _tracking(made) == [("JNE", CNOTE, f"https://www.jne.co.id/tracking-package?awb={CNOTE}")]
     assert made["notify_customer"] is True
@@ -55,6 +55,7 @@ def test_shopify_a_lost_fulfillment_reply_then_a_retry_writes_nothing_twice(shop
     shopify_shop.faults(lose_reply=1, stall_s=0)
     first = write_back(client, 3, CNOTE, ON)
     assert first.outcome == "retry" and not first.wrote
+    assert first.http_status is None  # no answer came: no status, not the earlier query's 200
     assert len(shopify_shop.fulfillments(3)) == 1  # Shopify did it; the reply was lost
     second = write_back(client, 3, CNOTE, ON)
     assert (second.outcome, second.wrote) == ("done", False)
@@ -75,7 +76,7 @@ def test_shopify_5xx_that_outlasts_the_read_retries_is_a_retry_then_done_once(sh
     client = shopify_shop.client()
     shopify_shop.faults(fail_502=3)
     first = write_back(client, 5, CNOTE, ON)
-    assert first.outcome == "retry" and "502" in first.reason
+    assert first.outcome == "retry" and "502" in first.reason and first.http_status == 502
     assert write_back(client, 5, CNOTE, ON).outcome == "done"
     assert len(shopify_shop.fulfillments(5)) == 1
 
@@ -106,6 +107,7 @@ def test_shopify_a_cancelled_order_is_refused_and_nothing_written(shopify_shop):
     shopify_shop.cancel(8)
     result = write_back(shopify_shop.client(), 8, CNOTE, ON)
     assert result.outcome == "refused" and "cancelled" in result.reason
+    assert result.http_status == 200  # the query's answer showed it cancelled
     assert shopify_shop.fulfillments(8) == []
 
 
@@ -121,12 +123,13 @@ def test_shopify_an_order_fulfilled_by_hand_with_another_number_is_refused_namin
 def test_shopify_unknown_order_is_refused(shopify_shop):
     result = write_back(shopify_shop.client(), 424242, CNOTE, ON)
     assert result.outcome == "refused" and "424242" in result.reason
+    assert result.http_status == 200  # GraphQL answers an unknown order with 200 and "order": null
 
 
 def test_shopify_wrong_token_is_refused_with_shopifys_words(shopify_shop):
     shopify_shop.add(shopify_order(10, 1010))
     result = write_back(shopify_shop.client(access_token="shpat_nope_0000"), 10, CNOTE, ON)
-    assert result.outcome == "refused"
+    assert result.outcome == "refused" and result.http_status == 401
     assert any("Invalid API key" in w for w in result.shop_words)
 
 
@@ -145,7 +148,7 @@ def _meta(order):
 def test_woo_steady_state_is_a_customer_note_and_the_meta_in_two_calls(woo_shop):
     woo_shop.add(woo_order(21))
     result = write_back(woo_shop.client(), 21, CNOTE, ON, may_have_written=False)
-    assert (result.outcome, result.wrote, result.calls) == ("done", True, 2)
+    assert (result.outcome, result.wrote, result.calls, result.http_status) == ("done", True, 2, 200)
     [note] = woo_shop.notes(21)
     assert CNOTE in note["note"] and note["customer_note"] is True
     order = woo_shop.order(21)
@@ -175,7 +178,7 @@ def test_woo_a_lost_note_reply_then_a_retry_adds_no_second_note(woo_shop):
     client = woo_shop.client(timeout_s=5)
     woo_shop.faults(lose_reply=1, stall_s=0)
     first = write_back(client, 24, CNOTE, ON, may_have_written=False)
-    assert first.outcome == "retry"
+    assert first.outcome == "retry" and first.http_status is None
     assert len(woo_shop.notes(24)) == 1 and _meta(woo_shop.order(24)) == []
     second = write_back(client, 24, CNOTE, ON, may_have_written=True)
     assert second.outcome == "done"
@@ -204,5 +207,19 @@ def test_woo_wrong_keys_are_refused_with_woocommerces_words(woo_shop):
     woo_shop.add(woo_order(27))
     client = WooCommerceClient(woo_shop.url, "ck_nope", "cs_nope_0000")
     result = write_back(client, 27, CNOTE, ON)
-    assert result.outcome == "refused"
+    assert result.outcome == "refused" and result.http_status == 401
     assert result.shop_words == ("woocommerce_rest_authentication_error: Consumer key is invalid.",)
+
+
+def test_woo_unknown_order_is_refused_with_its_404(woo_shop):
+    result = write_back(woo_shop.client(), 424243, CNOTE, ON)
+    assert result.outcome == "refused" and "424243" in result.reason
+    assert result.http_status == 404 and result.calls == 1
+
+
+def test_a_rate_limit_that_outlasts_the_clients_wait_is_a_retry_with_its_429(woo_shop):
+    woo_shop.add(woo_order(28))
+    woo_shop.faults(rate_limit=5, retry_after_s=120)  # longer than the client waits inside a call
+    result = write_back(woo_shop.client(), 28, CNOTE, ON, may_have_written=False)
+    assert (result.outcome, result.http_status) == ("retry", 429) and result.retry_after_s == 120
+    assert woo_shop.notes(28) == []

@@ -21,9 +21,10 @@ def held(budget_used: int = 1) -> WritebackClaim:
 
 
 def test_done_clears_everything_and_keeps_what_the_shop_said():
-    got = decide(WritebackResult("done", "fulfilled #1001", wrote=True, calls=2), held(), RETRY, NOW,
-                 random.Random(1), "en")
+    got = decide(WritebackResult("done", "fulfilled #1001", wrote=True, calls=2, http_status=200), held(), RETRY,
+                 NOW, random.Random(1), "en")
     assert (got.status, got.outcome, got.wrote, got.calls, got.errors) == (WritebackStatus.DONE, "done", True, 2, None)
+    assert got.http_status == 200
 
 
 def test_a_refusal_fails_at_once_with_the_shops_words_in_both_languages():
@@ -37,11 +38,11 @@ def test_a_refusal_fails_at_once_with_the_shops_words_in_both_languages():
 
 
 def test_a_fault_is_retried_with_backoff_or_the_shops_longer_wait_then_fails_past_the_budget():
-    quick = decide(WritebackResult("retry", "HTTP 502"), held(1), RETRY, NOW, random.Random(1), "en")
-    assert quick.status is WritebackStatus.PENDING
+    quick = decide(WritebackResult("retry", "HTTP 502", http_status=502), held(1), RETRY, NOW, random.Random(1), "en")
+    assert quick.status is WritebackStatus.PENDING and quick.http_status == 502
     assert NOW + timedelta(seconds=30) <= quick.next_attempt_at <= NOW + timedelta(seconds=60)
     slow = decide(WritebackResult("retry", "429", retry_after_s=500), held(1), RETRY, NOW, random.Random(1), "en")
     assert slow.next_attempt_at == NOW + timedelta(seconds=500)
-    last = decide(WritebackResult("retry", "HTTP 502"), held(3), RETRY, NOW, random.Random(1), "en")
-    assert last.status is WritebackStatus.FAILED and last.next_attempt_at is None
+    last = decide(WritebackResult("retry", "HTTP 502", http_status=502), held(3), RETRY, NOW, random.Random(1), "en")
+    assert last.status is WritebackStatus.FAILED and last.next_attempt_at is None and last.http_status == 502
     assert "after 3 attempts" in last.errors["writeback"][0]

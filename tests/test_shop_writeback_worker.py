@@ -136,8 +136,8 @@ def test_a_lost_write_reply_is_found_at_the_shop_not_written_again(
     assert len(woo_shop.notes(9202)) == 1 and woo_shop.stats()["POST note"] == 1
     for store, ref in ((STORE_IDS["shopify"], "9201"), (STORE_IDS["woocommerce"], "9202")):
         first, second = ledger.writeback.writeback_attempts_of(engine, store, ref)
-        assert (first["outcome"], first["may_have_written"]) == ("retry", False)
-        assert (second["outcome"], second["may_have_written"]) == ("done", True)
+        assert (first["outcome"], first["may_have_written"], first["http_status"]) == ("retry", False, None)
+        assert (second["outcome"], second["may_have_written"], second["http_status"]) == ("done", True, 200)
     # Shopify's lost reply was the fulfillment itself: the second attempt only found it.
     assert ledger.writeback.writeback_attempts_of(engine, STORE_IDS["shopify"], "9201")[1]["wrote"] is False
 
@@ -175,6 +175,8 @@ def test_faults_past_the_retry_budget_fail_with_the_reason_then_retry_writes_onc
     [words] = row["writeback_errors"]["writeback"]
     assert "after 2 attempts" in words and "502" in words
     assert woo_shop.notes(9401) == []
+    failed = ledger.writeback.writeback_attempts_of(engine, "toko-woo", "9401")
+    assert [(a["outcome"], a["http_status"]) for a in failed] == [("retry", 502), ("retry", 502)]
 
     woo_shop.faults(fail_502=0)
     out = CliRunner().invoke(cli, ["writeback", "retry", "--store", "toko-woo", "9401", "--config", str(config.path)])
@@ -184,6 +186,30 @@ def test_faults_past_the_retry_budget_fail_with_the_reason_then_retry_writes_onc
     assert len(woo_shop.notes(9401)) == 1
     again = CliRunner().invoke(cli, ["writeback", "retry", "--store", "toko-woo", "9401", "--config", str(config.path)])
     assert again.exit_code == 1 and "already shows cnote" in again.output
+    assert ledger.writeback.writeback_attempts_of(engine, "toko-woo", "9401")[-1]["http_status"] == 200
+
+
+def test_a_rate_limit_longer_than_the_client_waits_is_retried_at_the_shops_time_and_keeps_its_429(
+        tmp_path, database_url, engine, sandbox, shopify_shop, woo_shop):
+    config = _config(tmp_path, database_url, sandbox, shopify_shop, woo_shop)
+    order = woo_order(9402, modified=ago(minutes=5))
+    woo_shop.add(order)
+    _booked(config, engine, [], [order])
+    woo_shop.faults(rate_limit=1, retry_after_s=600)  # past the client's in-call wait: the attempt ends
+
+    before = datetime.now(UTC)
+    WritebackLoop(config, engine, "wb").run_once()
+    [first] = ledger.writeback.writeback_attempts_of(engine, "toko-woo", "9402")
+    assert (first["outcome"], first["http_status"]) == ("retry", 429)
+    with engine.connect() as conn:
+        due = conn.execute(sa.select(writebacks.c.next_attempt_at)).scalar_one()
+    assert due >= before + timedelta(seconds=600)  # the shop's own wait, not the shorter backoff
+
+    later = WritebackLoop(config, engine, "wb", clock=lambda: datetime.now(UTC) + timedelta(seconds=700))
+    _write_back_until_settled(config, engine, later)
+    assert [(a["outcome"], a["http_status"]) for a in
+            ledger.writeback.writeback_attempts_of(engine, "toko-woo", "9402")] == [("retry", 429), ("done", 200)]
+    assert len(woo_shop.notes(9402)) == 1
 
 
 # -- worker processes -------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def decide(result: WritebackResult, held: WritebackClaim, retry: policy.Retry, n
     budget_used = held.budget_used
     words = "; ".join(result.shop_words)
     base = {"outcome": result.outcome, "reason": result.reason, "reply": words, "wrote": result.wrote,
-            "calls": result.calls}
+            "calls": result.calls, "http_status": result.http_status}
     params = {"cnote": held.cnote, "store": held.store_id, "order": held.order_ref, "reason": result.reason}
     if result.outcome == "done":
         return WritebackSettlement(WritebackStatus.DONE, **base)

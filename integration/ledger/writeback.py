@@ -67,6 +67,7 @@ class WritebackSettlement:
     reply: str = ""                       # the shop's own words
     wrote: bool = False
     calls: int = 0
+    http_status: int | None = None        # the shop's answer that decided it; None: no answer came
     duration_s: float = 0.0
     next_attempt_at: datetime | None = None
     errors: dict[str, list[str]] | None = None
@@ -161,7 +162,8 @@ def finish(engine: Engine, worker_id: str, results: list[tuple[WritebackClaim, W
         return 0
     w, a = writebacks, writeback_attempts
     ended = [{"p_id": held.attempt_id, "outcome": r.outcome, "duration_s": r.duration_s, "wrote": r.wrote,
-              "calls": r.calls, "reason": _cut(r.reason), "reply": _cut(r.reply)} for held, r in results]
+              "calls": r.calls, "http_status": r.http_status, "reason": _cut(r.reason), "reply": _cut(r.reply)}
+             for held, r in results]
     done = [{"p_id": held.shipment_id} for held, r in results if r.status is WritebackStatus.DONE]
     other = [{"p_id": held.shipment_id, "p_status": r.status.value, "p_next": r.next_attempt_at,
               "p_errors": dict(r.errors or {}), "p_problems": list(r.problems or [])}
@@ -228,7 +230,7 @@ def writeback_attempts_of(engine: Engine, store: str, order: str) -> list[dict[s
         rows = conn.execute(sa.select(a).where(a.c.shipment_id == row.id).order_by(a.c.id)).all()
     return [{"id": r.id, "started_at": r.started_at.isoformat(), "duration_s": r.duration_s, "cnote": r.cnote,
              "may_have_written": r.may_have_written, "outcome": r.outcome, "wrote": r.wrote, "calls": r.calls,
-             "reason": r.reason, "reply": r.reply, "worker": r.worker_id} for r in rows]
+             "http_status": r.http_status, "reason": r.reason, "reply": r.reply, "worker": r.worker_id} for r in rows]
 
 
 def known_order(engine: Engine, store_id: str, order_ref: str) -> tuple[str, datetime | None] | None:

@@ -86,8 +86,9 @@ class Transport:
         with self._lock:
             self.calls += 1
         self._local.calls = getattr(self._local, "calls", 0) + 1
+        self._local.status = None  # stays None when this exchange gets no answer
         try:
-            return self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
+            response = self.session.request(method, url, timeout=self.timeout, allow_redirects=False, **kwargs)
         except requests.ConnectTimeout as exc:  # requests: "safe to retry", nothing reached the shop
             raise ShopRetryable(f"could not connect to the shop in time ({type(exc).__name__})",
                                 platform=self.platform) from None
@@ -99,10 +100,16 @@ class Transport:
             # for a write we cannot tell them apart, so the caller looks before writing again.
             raise ShopRetryable(f"no reply from the shop ({type(exc).__name__}: {self.mask(str(exc))[:300]})",
                                 platform=self.platform, maybe_done=write) from None
+        self._local.status = response.status_code
+        return response
 
     def thread_calls(self) -> int:
         """HTTP requests sent so far from the calling thread (per-operation counts under concurrency)."""
         return getattr(self._local, "calls", 0)
+
+    def thread_status(self) -> int | None:
+        """The HTTP status of the calling thread's last exchange; None when it got no answer (or none was sent)."""
+        return getattr(self._local, "status", None)
 
     def run(self, once: Callable[[], T], *, what: str) -> T:
         """Call ``once`` until it returns, waiting out rate limits and retrying safe faults (see module doc)."""

@@ -56,6 +56,7 @@ class WritebackResult:
     retry_after_s: float | None = None
     wrote: bool = False   # this attempt wrote to the shop (False: found it already written, or failed)
     calls: int = 0        # HTTP requests this attempt made (counted in the calling thread)
+    http_status: int | None = None  # the status of the shop's answer that decided it; None: no answer
 
     @property
     def done(self) -> bool:
@@ -75,6 +76,7 @@ def write_back(client: ShopifyClient | WooCommerceClient, order_ref: str | int, 
     if not cnote:
         raise ValueError("cnote is empty")
     before = client.transport.thread_calls()
+    status: int | None = None
     try:
         if isinstance(client, ShopifyClient):
             result = _shopify(client, order_ref, cnote, settings)
@@ -82,10 +84,17 @@ def write_back(client: ShopifyClient | WooCommerceClient, order_ref: str | int, 
             result = _woocommerce(client, order_ref, cnote, settings, may_have_written)
     except ShopRetryable as exc:
         result = WritebackResult("retry", exc.reason, exc.shop_words, retry_after_s=exc.retry_after_s)
+        status = exc.http_status
     except ShopRefused as exc:
         result = WritebackResult("refused", exc.reason, exc.shop_words)
+        status = exc.http_status
+    calls = client.transport.thread_calls() - before
+    # The answer that decided the outcome is the attempt's last one: the write's, the look's that found
+    # the cnote there, or the error's (a GraphQL refusal comes with 200; a timeout with none).
+    if status is None and calls:
+        status = client.transport.thread_status()
     result = WritebackResult(result.outcome, result.reason, result.shop_words, result.retry_after_s,
-                             result.wrote, client.transport.thread_calls() - before)
+                             result.wrote, calls, status)
     level = logging.INFO if result.done else logging.WARNING
     log.log(level, "%s order %s cnote %s write-back %s (%d calls): %s%s", client.platform, order_ref, cnote,
             result.outcome, result.calls, result.reason,
