@@ -46,6 +46,11 @@ def writeback_of(system, name: str) -> str | None:
             ledger.shipments.c.store_id == store, ledger.shipments.c.order_ref == ref)).scalar()
 
 
+def writeback_attempts_of(system, name: str) -> list[dict]:
+    """The order's write-back attempts as the ledger holds them, oldest first."""
+    return ledger.writeback.writeback_attempts_of(system.engine, *system.refs[name])
+
+
 def page_with(http: requests.Session, url: str, text: str) -> str | None:
     """The page at ``url`` when it holds ``text`` (for waiting on the worker or a reload), else None."""
     page = http.get(url, timeout=10).text
@@ -77,6 +82,9 @@ def test_an_order_page_shows_a_refused_write_back_and_retry_writes_it_once_the_s
     assert "Write-back to the shop" in page and 'class="badge w-failed">failed<' in page
     assert f"the shop did not take cnote {cnote}" in page           # the owner's words
     assert 'class="badge o-refused">refused<' in page              # the attempt, with its outcome
+    # Shopify's GraphQL answers an unknown order with 200 and "order": null: the status kept is that 200.
+    assert 'o-refused">refused</span></td><td>200</td>' in page
+    assert {a["http_status"] for a in writeback_attempts_of(system, "cod")} == {200}
     assert ">Retry write-back</button>" in page
     # The order page of an order that is not booked has no write-back section.
     assert "Write-back to the shop" not in http.get(system.order_url("attention"), timeout=10).text
@@ -91,6 +99,8 @@ def test_an_order_page_shows_a_refused_write_back_and_retry_writes_it_once_the_s
     assert [t["number"] for f in shopify_shop.fulfillments(int(order["id"])) for t in f["trackingInfo"]] == [cnote]
     page = http.get(system.order_url("cod"), timeout=10).text
     assert 'class="badge w-done">done<' in page and f"The shop shows cnote {cnote}" in page
+    assert 'o-done">done</span></td><td>200</td>' in page         # the fulfillmentCreate's answer
+    assert writeback_attempts_of(system, "cod")[-1]["http_status"] == 200
     assert page.count('class="badge o-refused">refused<') == 1 and page.count('class="badge o-done">done<') == 1
     assert ">Retry write-back</button>" not in page
     # Retrying a done write-back is refused in words, and changes nothing.
@@ -113,7 +123,8 @@ def test_a_restricted_user_cannot_retry_another_stores_write_back(shop_system):
     # His own store's refused write-back: WooCommerce answered 404 for the unknown order, and he may retry
     # it (the stand-in still lacks the order: refused again).
     page = http.get(system.order_url("woo"), timeout=10).text
-    assert "WooCommerce has no order" in page and '</span></td><td>404</td>' in page
+    assert "WooCommerce has no order" in page and 'o-refused">refused</span></td><td>404</td>' in page
+    assert {a["http_status"] for a in writeback_attempts_of(system, "woo")} == {404}  # a number, not text
     mine = http.post(system.order_url("woo", "/writeback-retry"), data={"csrf_token": token}, timeout=10)
     assert mine.status_code == 200 and "Queued the write-back" in mine.text
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -18,7 +17,6 @@ from integration.jne.fields import FIELD_NAMES
 from integration.ledger.retention import ErasureReason
 from integration.vocabulary import WritebackStatus
 
-_HTTP_STATUS = re.compile(r"\bHTTP (\d{3})\b")
 BODY_SHOWN_CHARS = 200_000  # a delivery is at most 2 MiB; the page shows the start of a huge one
 
 
@@ -64,15 +62,6 @@ class Writeback:
     def retryable(self) -> bool:
         """A failed write-back can be queued again (``writeback retry``)."""
         return self.row is not None and self.row.status == WritebackStatus.FAILED
-
-    @staticmethod
-    def http_status(attempt: Any) -> str:
-        """The HTTP status the shop answered an attempt with, when it was an error ("" otherwise).
-
-        writeback_attempts keeps no status column; every shop error's reason names it ("HTTP 404").
-        """
-        found = _HTTP_STATUS.search(attempt.reason or "")
-        return found.group(1) if found else ""
 
 
 @dataclass(frozen=True)
