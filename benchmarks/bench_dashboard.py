@@ -102,10 +102,11 @@ WHERE s.status = 'booked'
 """
 LOAD_WRITEBACK_ATTEMPTS = """
 INSERT INTO writeback_attempts (shipment_id, started_at, duration_s, cnote, may_have_written, outcome, wrote,
-                                calls, reason, reply, worker_id)
+                                calls, reason, reply, worker_id, http_status)
 SELECT w.shipment_id, w.created_at, 0.31, w.cnote, false,
        CASE w.status WHEN 'done' THEN 'done' WHEN 'failed' THEN 'refused' ELSE 'retry' END,
-       w.status = 'done', 2, 'fulfilled with cnote ' || w.cnote, NULL, 'bench'
+       w.status = 'done', 2, 'fulfilled with cnote ' || w.cnote, NULL, 'bench',
+       CASE w.status WHEN 'done' THEN 200 WHEN 'failed' THEN 404 ELSE 503 END
 FROM writebacks AS w
 """
 LOAD_CURSORS = """
@@ -162,9 +163,9 @@ def make_real(url: str, rows: int) -> dict[str, tuple[str, str]]:
                            "WHERE w.status = 'failed' AND s.store_id = 'toko-contoh' "
                            "ORDER BY s.id DESC LIMIT 1").fetchone()[0]
         conn.execute("INSERT INTO writeback_attempts (shipment_id, started_at, duration_s, cnote, may_have_written, "
-                     "outcome, wrote, calls, reason, reply, worker_id) SELECT shipment_id, now(), 0.2, cnote, true, "
-                     "'refused', false, 1, 'Shopify has no order (HTTP 404)', '{\"errors\": \"Not Found\"}', "
-                     "'bench' FROM writebacks WHERE order_ref = %s AND store_id = 'toko-contoh'", (ref,))
+                     "outcome, wrote, calls, reason, reply, worker_id, http_status) SELECT shipment_id, now(), 0.2, cnote, "
+                     "true, 'refused', false, 1, 'no Shopify Admin API at the URL (HTTP 404)', "
+                     "'{\"errors\": \"Not Found\"}', 'bench', 404 FROM writebacks WHERE order_ref = %s AND store_id = 'toko-contoh'", (ref,))
         picked["writeback_failed"] = ("toko-contoh", ref)
     return picked
 
