@@ -80,6 +80,11 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
                       *(line(t, r) for t, r in zip(text, rows, strict=True))])
 
 
+def aim_line(db: str, aim: str, measured: str, met: bool) -> str:
+    """One "<db>: aim: ..., measured: ..., met: yes/no" line, as the benchmarks print their aims."""
+    return f"{db}: aim: {aim}, measured: {measured}, met: {'yes' if met else 'no'}"
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile of ``values`` (0 when empty)."""
     if not values:
