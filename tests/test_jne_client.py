@@ -291,3 +291,32 @@ def test_bad_url_or_timeout_is_refused_at_construction():
         JNEClient("apiv2.jne.co.id:10102/pickupcashless", "U", "K")
     with pytest.raises(ValueError, match="timeout_s"):
         JNEClient("http://127.0.0.1/x", "U", "K", timeout_s=0)
+
+
+# --- the environment's proxy settings, read once when the client is made ---
+
+def test_a_proxy_from_the_environment_carries_the_bookings(sandbox, monkeypatch):
+    # The sandbox stands in for the proxy: it answers a request for an absolute URL like its own.
+    proxy = sandbox.url.rsplit("/", 1)[0]
+    monkeypatch.setenv("HTTP_PROXY", proxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    jne = JNEClient("http://jne-behind-proxy.invalid/pickupcashless", TEST_USERNAME, TEST_API_KEY, timeout_s=5)
+    try:
+        results = [jne.book(valid_fields(ORDER_ID=f"PROXY{i}")) for i in range(2)]
+    finally:
+        jne.close()
+    assert [r.outcome for r in results] == [BOOKED, BOOKED]
+    assert sorted(b["order_id"] for b in sandbox.bookings()) == ["PROXY0", "PROXY1"]
+
+
+def test_no_proxy_in_the_environment_keeps_the_client_off_the_proxy(sandbox, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", sandbox.url.rsplit("/", 1)[0])
+    monkeypatch.setenv("NO_PROXY", "jne-behind-proxy.invalid")
+    jne = JNEClient("http://jne-behind-proxy.invalid/pickupcashless", TEST_USERNAME, TEST_API_KEY, timeout_s=5)
+    try:
+        result = jne.book(valid_fields(ORDER_ID="DIRECT1"))
+    finally:
+        jne.close()
+    assert result.outcome == TRANSIENT  # straight to a host that does not resolve
+    assert sandbox.bookings() == []

@@ -23,7 +23,6 @@ claimed but not yet sent are handed back.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import random
@@ -41,7 +40,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from integration import ledger, metrics, pipeline
+from integration import json_body, ledger, metrics, pipeline
 from integration.booking import policy, shop_loops
 from integration.booking.gate import AccountGate, Admission
 from integration.config import Config, JNEAccount, Store
@@ -242,7 +241,7 @@ class Worker:
         if store is None:
             return self._attention(c, None, Problem("store", STORE_UNKNOWN, {"store": c.store_id}))
         try:
-            order = json.loads(c.body)
+            order = json_body.loads(c.body)
         except (ValueError, UnicodeDecodeError) as exc:
             return self._attention(c, store, Problem("order", NOT_JSON, {"detail": str(exc)}))
         if not isinstance(order, dict):

@@ -83,7 +83,10 @@ def worker(ctx: click.Context, config_path: str | None, once: bool, concurrency:
         config = replace(config, worker=replace(config.worker, concurrency=concurrency))
     config, sandbox = start_embedded_sandbox(config)
     config, shops = start_embedded_shops(config)
-    engine = ledger.make_engine(config.database_url)
+    # No ping per pool checkout (four per booking on PostgreSQL): a connection the server dropped
+    # fails one statement, SQLAlchemy then replaces the whole pool, and the worker retries that
+    # write (a booking's record) or the shipment (anything before the call) as after any outage.
+    engine = ledger.make_engine(config.database_url, pool_pre_ping=False)
     ledger.ensure_schema(engine)
     runner = Worker(config, engine)
     try:

@@ -14,8 +14,8 @@ The order of checks is the security argument, so it is fixed here:
    this point parses the body.
 5. Topic: a privacy topic (Shopify's compliance webhooks) goes to its handler
    (``webhooks/compliance.py``); signed but not an order topic -> 200 ``ignored``, not stored.
-6. JSON: one ``json.loads`` on the bytes. Not JSON, not an object, or an object without an order
-   id -> 400. A genuine order always has an id, so only a broken sender gets here; answering 200
+6. JSON: one parse of the bytes (``json_body.loads``: orjson, read exactly as ``json.loads``
+   reads it). Not JSON, not an object, or an object without an order id -> 400. A genuine order always has an id, so only a broken sender gets here; answering 200
    would claim we took a delivery we did not store (the contract's 200s are accepted, repeat and
    ignored topic), and 400 puts the fault in the platform's delivery log where the owner sees it.
    A body ``{"order": {...}}`` is unwrapped first (``order_body.unwrap_order``), here as in the
@@ -37,7 +37,6 @@ import base64
 import hashlib
 import hmac
 import html
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -49,7 +48,7 @@ from flask import Response, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
-from integration import ledger
+from integration import json_body, ledger
 from integration.config import Config, Store
 from integration.log_throttle import ThrottledLog
 from integration.metrics import DELIVERIES, OTHER_TOPIC, UNKNOWN_STORE
@@ -183,7 +182,7 @@ def _process(platform: Platform, intake: Intake, topic: str) -> tuple[Answer, St
         return Answer(200, DeliveryOutcome.IGNORED_TOPIC, {"status": "ignored", "reason": "not an order topic"}), store
 
     try:
-        order = json.loads(body)
+        order = json_body.loads(body)
     except (ValueError, RecursionError):  # ValueError covers bad UTF-8 and over-long integers
         return Answer(400, DeliveryOutcome.BAD_REQUEST, {"error": "body is not JSON"}), store
     if not isinstance(order, dict):
