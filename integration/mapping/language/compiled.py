@@ -18,6 +18,17 @@ from typing import Any
 from jmespath import functions as jfun
 from jmespath import visitor as jvis
 
+from integration.mapping.language.budget import (
+    MAX_ITEMS,
+    MAX_VALUE,
+    TOO_MANY_ITEMS,
+    VALUE_TOO_BIG,
+    OverBudget,
+    bounded,
+    charge,
+    weight,
+)
+
 Compiled = Callable[[Any], Any]
 
 
@@ -209,15 +220,19 @@ class _Compiler:
 
     def _projection(self, node: dict[str, Any]) -> Compiled:
         base, each = (self.build(child) for child in node["children"])
+        makes = _makes_values(node["children"][1])
 
         def projected(value: Any) -> Any:
             items = base(value)
             if not isinstance(items, list):
                 return None
             out = []
+            made = _Meter() if makes else None
             for item in items:
                 got = each(item)
                 if got is not None:
+                    if made is not None:
+                        made.add(got)
                     out.append(got)
             return out
 
@@ -225,15 +240,19 @@ class _Compiler:
 
     def _value_projection(self, node: dict[str, Any]) -> Compiled:
         base, each = (self.build(child) for child in node["children"])
+        makes = _makes_values(node["children"][1])
 
         def projected(value: Any) -> Any:
             items = base(value)
             if not isinstance(items, dict):
                 return None
             out = []
+            made = _Meter() if makes else None
             for item in items.values():
                 got = each(item)
                 if got is not None:
+                    if made is not None:
+                        made.add(got)
                     out.append(got)
             return out
 
@@ -242,16 +261,20 @@ class _Compiler:
     def _filter_projection(self, node: dict[str, Any]) -> Compiled:
         base, each, condition = (self.build(child) for child in node["children"])
         is_true = self.interpreter._is_true
+        makes = _makes_values(node["children"][1])
 
         def filtered(value: Any) -> Any:
             items = base(value)
             if not isinstance(items, list):
                 return None
             out = []
+            made = _Meter() if makes else None
             for item in items:
                 if is_true(condition(item)):
                     got = each(item)
                     if got is not None:
+                        if made is not None:
+                            made.add(got)
                         out.append(got)
             return out
 
@@ -274,13 +297,16 @@ class _Compiler:
 
         return flattened
 
+    # A multi-select wraps values it did not make: [vars.a, vars.a] read twice by the next var is a
+    # doubling that costs little memory but 2**n items to walk or print. ``bounded`` stops it.
+
     def _multi_select_dict(self, node: dict[str, Any]) -> Compiled:
         pairs = [(child["value"], self.build(child["children"][0])) for child in node["children"]]
-        return lambda value: None if value is None else {key: get(value) for key, get in pairs}
+        return lambda value: None if value is None else bounded({key: get(value) for key, get in pairs})
 
     def _multi_select_list(self, node: dict[str, Any]) -> Compiled:
         items = [self.build(child) for child in node["children"]]
-        return lambda value: None if value is None else [get(value) for get in items]
+        return lambda value: None if value is None else bounded([get(value) for get in items])
 
     def _expref(self, node: dict[str, Any]) -> Compiled:
         body = node["children"][0]
@@ -296,8 +322,42 @@ class _Compiler:
             # Untyped (our own, null-tolerant) functions: the argument count was checked at load,
             # so skip jmespath's per-call validation.
             function, owner = spec["function"], self.functions
-            return lambda value: function(owner, *[arg(value) for arg in args])
+            return lambda value: bounded(function(owner, *[arg(value) for arg in args]))
         if len(args) == 1:
             (only,) = args
-            return lambda value: call(name, [only(value)])
-        return lambda value: call(name, [arg(value) for arg in args])
+            return lambda value: bounded(call(name, [only(value)]))
+        return lambda value: bounded(call(name, [arg(value) for arg in args]))
+
+
+_MAKERS = frozenset({"function_expression", "multi_select_list", "multi_select_dict"})
+
+
+class _Meter:
+    """The size of what a projection makes, item by item (only where its items are made, not read)."""
+
+    __slots__ = ("total", "items")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.items = 0
+
+    def add(self, item: Any) -> None:
+        """Count one item; raise OverBudget once the list made so far is past one value's bounds."""
+        self.items += 1
+        if self.items > MAX_ITEMS:
+            raise OverBudget(TOO_MANY_ITEMS, size=self.items, bound=MAX_ITEMS)
+        size = weight(item, MAX_VALUE - self.total) + 1
+        self.total += size
+        if self.total > MAX_VALUE:
+            raise OverBudget(VALUE_TOO_BIG, bound=MAX_VALUE)
+        charge(size)
+
+
+def _makes_values(node: dict[str, Any]) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.get("type") in _MAKERS:
+            return True
+        stack.extend(child for child in current.get("children", ()) if isinstance(child, dict))
+    return False
