@@ -78,13 +78,11 @@ def test_an_unused_exploding_var_is_never_computed(tmp_path):
     assert "SPECIAL_INS" in result["fields"] and not result["errors"], result["errors"]
 
 
-@pytest.mark.xfail(strict=True, reason="waits for a linear address rule")
 def test_a_2_mb_order_with_a_long_accented_address_maps_in_linear_time():
     result = run_limited("order", str(2 * 1024 * 1024), cpu_s=5)
     assert "RECEIVER_ADDR" in result["errors"], result["errors"]
 
 
-@pytest.mark.xfail(strict=True, reason="waits for a linear extends merge")
 def test_a_mapping_of_20000_vars_loads_in_linear_time(tmp_path):
     path = hostile_mappings.write_beside_mappings(tmp_path, "many.yaml", hostile_mappings.many_vars_mapping(20_000))
 
