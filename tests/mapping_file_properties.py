@@ -122,4 +122,4 @@ def any_mapping_file_loads_or_names_file_and_line(text: str) -> None:
                 assert render(problem, language)
             if problem.code.startswith("budget.") and problem.code != "budget.uses_var":
                 assert problem.origin is not None and problem.origin.file.endswith(".yaml"), problem
-                assert problem.origin.line >= 1 and problem.key.startswith(("vars.", *FIELDS, "trigger")), problem
+                assert problem.origin.line >= 1 and problem.key.startswith(("vars.", *FIELDS, "PICKUP_VEHICLE", "trigger")), problem

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import contextvars
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from integration.mapping.language.values import Refusal
@@ -64,6 +62,17 @@ class OverBudget(Refusal):
     """A value or an order went over a bound: the code says which, the params say how far."""
 
 
+class ReadsOverBudget(OverBudget):
+    """An expression read a var that went over a bound (that var's own problem says which)."""
+
+    def __init__(self, name: str):
+        super().__init__(USES_OVER_BUDGET, var=f"vars.{name}")
+
+
+# What an order's vars hold for a var that went over a bound: reading it raises ReadsOverBudget.
+OVER: Any = type("OverBudgetVar", (), {"__repr__": lambda self: "OVER"})()
+
+
 class OrderAbandoned(Exception):  # noqa: N818 - not an error of its own: the mapping of the order stops
     """The order went over its time or size and the rule that found it filed the problem: stop mapping it."""
 
@@ -89,18 +98,30 @@ class OrderBudget:
 _CURRENT: contextvars.ContextVar[OrderBudget | None] = contextvars.ContextVar("mapping_budget", default=None)
 
 
-@contextmanager
-def order_budget(seconds: float = MAX_ORDER_SECONDS) -> Iterator[OrderBudget]:
-    """Meter what the code inside spends (one order's mapping); nested use keeps the outer budget."""
-    if _CURRENT.get() is not None:
-        yield _CURRENT.get()  # type: ignore[misc]
-        return
-    budget = OrderBudget(seconds)
-    token = _CURRENT.set(budget)
-    try:
-        yield budget
-    finally:
-        _CURRENT.reset(token)
+class order_budget:  # noqa: N801 - used as a function: ``with order_budget():``
+    """Meter what the code inside spends (one order's mapping); nested use keeps the outer budget.
+
+    A class rather than a generator: it wraps every order, and this costs a third of the time.
+    """
+
+    __slots__ = ("_seconds", "_token")
+
+    def __init__(self, seconds: float = MAX_ORDER_SECONDS):
+        self._seconds = seconds
+        self._token: contextvars.Token[OrderBudget | None] | None = None
+
+    def __enter__(self) -> OrderBudget:
+        current = _CURRENT.get()
+        if current is not None:
+            return current
+        budget = OrderBudget(self._seconds)
+        self._token = _CURRENT.set(budget)
+        return budget
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _CURRENT.reset(self._token)
+            self._token = None
 
 
 def check_time() -> None:
@@ -165,8 +186,15 @@ def bounded(value: Any) -> Any:
             raise OverBudget(VALUE_TOO_BIG, bound=MAX_VALUE)
     else:
         return value
-    charge(size)
+    if size >= _UNCHARGED:
+        charge(size)
     return value
+
+
+# Values smaller than this are not counted against the order's total: the usual values (a name,
+# a phone number) then cost no lookup of the order's budget, and small values cannot add up to
+# much memory (each rule keeps one; time is bounded by the order's clock).
+_UNCHARGED = 1024
 
 
 def check_text_size(size: int) -> None:

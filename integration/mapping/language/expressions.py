@@ -33,7 +33,7 @@ from integration.mapping.language.budget import (
     check_text_size,
     weight,
 )
-from integration.mapping.language.compiled import CompareError, compile_tree
+from integration.mapping.language.compiled import CompareError, compile_tree, var_reader
 from integration.mapping.language.values import decimal_text, is_blank, text_of
 from integration.problems import define
 
@@ -98,7 +98,8 @@ class MappingFunctions(jfun.Functions):
     @jfun.signature({"types": [], "variadic": True})
     def _func_concat(self, *values: Any) -> str:
         texts = [_as_text(v) for v in values if not isinstance(v, list | dict)]
-        check_text_size(sum(map(len, texts)))
+        if len(texts) > 1:
+            check_text_size(sum(map(len, texts)))
         return "".join(texts)
 
     @jfun.signature({"types": []}, {"types": []})
@@ -307,10 +308,12 @@ class Expression:
     var_reads: tuple[str, ...] = field(repr=False, default=())
     whole_var_reads: tuple[str, ...] = field(repr=False, default=())  # vars.x itself, once per mention
 
+    def __post_init__(self) -> None:
+        if self.plain:  # a path cannot fail: evaluate is the getter itself (no frame in between)
+            object.__setattr__(self, "evaluate", self.run)
+
     def evaluate(self, scope: dict[str, Any]) -> Any:
         """The value of the expression over ``scope`` (order, store, event, pickup, vars...)."""
-        if self.plain:
-            return self.run(scope)
         try:
             return self.run(scope)
         except jexc.JMESPathError as exc:
@@ -567,6 +570,9 @@ def _path_of(node: dict[str, Any]) -> tuple[str, ...] | None:
 
 
 def _path_getter(chain: tuple[str, ...]) -> Callable[[Any], Any]:
+    if len(chain) >= 2 and chain[0] == "vars":  # a var, worked out on first read
+        return var_reader(chain[1], keys=chain[2:])
+
     def get(scope: Any) -> Any:
         value = scope
         for key in chain:
