@@ -3,9 +3,11 @@
 ``apply`` never raises, whatever JSON arrives: every problem becomes a
 :class:`~integration.problems.Problem` in ``problems``, filed under the JNE field (or the rule) and
 naming the rule to fix with its file and line. Order of work: the rules that provide a scope root
-(the pickup slot), vars, trigger, fields in file order, then the other rules of
-``rules.registry.RULES`` (address, COD, Batam). A field with a problem is left out of ``fields``;
-``fields`` holds only fields that have a value.
+(the pickup slot), trigger, fields in file order, then the other rules of ``rules.registry.RULES``
+(address, COD, Batam); a var is worked out when one of them first reads it (variables.py). A field
+with a problem is left out of ``fields``; ``fields`` holds only fields that have a value. Each
+order runs under a budget (language/budget.py): a value or the order over a bound is a problem
+under the rule that was working.
 """
 
 from __future__ import annotations
