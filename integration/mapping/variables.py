@@ -38,6 +38,8 @@ class VarRule(Protocol):
 class LazyVars(dict):
     """``vars`` of one order: a var is worked out the first time it is read, then a plain dict entry."""
 
+    __slots__ = ("_rules", "_index", "_reads", "_scope", "_fail", "_off")
+
     def __init__(self, rules: tuple[VarRule, ...], index: dict[str, int], reads: tuple[tuple[int, ...], ...],
                  scope: dict[str, Any], fail: Fail, off: Any):
         super().__init__()
@@ -55,10 +57,12 @@ class LazyVars(dict):
         index = self._index.get(name)
         if index is None:
             raise KeyError(name)
-        if not self._reads[index]:  # the usual var: it reads the order, not other vars
-            return self._one(index)
-        self._work_out(index)
-        return self[name]
+        rules = self._rules
+        for read in self._reads[index]:
+            if rules[read].name not in self:  # a var it reads is not known yet: all of those first
+                self._work_out(index)
+                return self[name]
+        return self._one(index)  # the usual var: it reads the order, or vars already known
 
     def get(self, name: Any, default: Any = None) -> Any:  # noqa: D102 - dict's, worked out on first read
         try:
