@@ -29,6 +29,8 @@ def check(ctx: click.Context, config_path: str | None) -> None:
         version = getattr(store.mapping, "version", "") or "-"
         click.echo(f"  store {escape(store.id)}: {store.platform} {escape(store.shop)}, mapping "
                    f"{escape(store.mapping_path)}: ok (version {version})")
+        for warning in getattr(store.mapping, "warnings", ()):  # loads, but may grow without bound
+            click.echo(f"    {escape(warning)}")
     _note_sandbox_credentials(config)
 
 

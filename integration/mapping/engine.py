@@ -3,9 +3,11 @@
 ``apply`` never raises, whatever JSON arrives: every problem becomes a
 :class:`~integration.problems.Problem` in ``problems``, filed under the JNE field (or the rule) and
 naming the rule to fix with its file and line. Order of work: the rules that provide a scope root
-(the pickup slot), vars, trigger, fields in file order, then the other rules of
-``rules.registry.RULES`` (address, COD, Batam). A field with a problem is left out of ``fields``;
-``fields`` holds only fields that have a value.
+(the pickup slot), trigger, fields in file order, then the other rules of ``rules.registry.RULES``
+(address, COD, Batam); a var is worked out when one of them first reads it (variables.py). A field
+with a problem is left out of ``fields``; ``fields`` holds only fields that have a value. Each
+order runs under a budget (language/budget.py): a value or the order over a bound is a problem
+under the rule that was working.
 """
 
 from __future__ import annotations
@@ -20,11 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from integration.jne.fields import BATAM_FIELDS, BY_NAME, FIELD_NAMES, is_batam
-from integration.mapping.language.expressions import EXPRESSION_FAILED, Expression, ExpressionError, is_false
+from integration.mapping.language.budget import OrderAbandoned, OverBudget, check_time, order_budget
+from integration.mapping.language.expressions import (
+    ALL_VARS,
+    EXPRESSION_FAILED,
+    Expression,
+    ExpressionError,
+    is_false,
+)
 from integration.mapping.language.transforms import Reject, Step, run_memoized, run_pipeline
 from integration.mapping.language.values import is_blank, shown, text_of
 from integration.mapping.rules.base import ConfiguredRule
 from integration.mapping.rules.trigger import Decision, Trigger, decide
+from integration.mapping.variables import LazyVars
 from integration.privacy.logs import exc_info_for_log
 from integration.problems import DEFAULT_LANGUAGE, Origin, Problem, define, messages, render
 
@@ -125,6 +135,10 @@ class Mapping:
     rules: tuple[ConfiguredRule, ...] = ()   # in registry order
     tables: dict[str, Any] = field(default_factory=dict, repr=False)
     version: str = field(default="", compare=False)  # short hash of the files it was loaded from
+    # True when an expression reads ``vars`` as a whole (vars.*, keys(vars)): then every var is
+    # worked out for every order, as a plain dict; otherwise each only when read (variables.py)
+    eager_vars: bool = field(default=False, compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)  # ``check`` prints them; loading succeeds
     # id(store) -> (snapshot of the store, its fields, their problems): see _store_fields
     _store_cache: dict[int, tuple[dict[str, Any], dict[str, str], list[Problem]]] = field(
         default_factory=dict, init=False, compare=False, repr=False)
@@ -140,6 +154,14 @@ class Mapping:
             for key, names in rule.covers.items():
                 covers[key] = covers.get(key, frozenset()) | frozenset(names)
         set_(self, "_covers", covers)
+        names = tuple(rule.name for rule in self.vars)
+        index = {name: i for i, name in enumerate(names)}
+        reads = tuple(tuple(sorted({index[n] for e in (r.value, r.when) if e is not None for n in e.var_reads
+                                    if n in index and index[n] < i}))
+                      for i, r in enumerate(self.vars))
+        set_(self, "_var_plan", (index, reads))
+        set_(self, "_eager", self.eager_vars or any(
+            ALL_VARS in e.var_reads for r in (*self.vars, *self.fields) for e in (r.value, r.when) if e is not None))
 
     def rule(self, name: str) -> ConfiguredRule | None:
         """The configured rule of that name (``address``, ``cod``...), or None."""
@@ -161,7 +183,8 @@ class Mapping:
     def apply(self, order: Any, store: Any, event: Any, now: datetime) -> MappingResult:
         """Map one order; never raises (every problem is an entry in ``problems``)."""
         try:
-            result = self._apply(order, store, event, now)
+            with order_budget():
+                result = self._apply(order, store, event, now)
             result.mapping_version = self.version
             return result
         except Exception as exc:  # the last line of defence: a bug must not kill the worker
@@ -173,20 +196,28 @@ class Mapping:
 
     def _apply(self, order: Any, store: Any, event: Any, now: datetime) -> MappingResult:
         problems: list[Problem] = []
+        try:
+            return self._map(order, store, event, now, problems)
+        except OrderAbandoned:
+            # Over the order's time or size: the rule that found it filed the problem; the rest
+            # of the rules are not run (each would only say the same), nothing is booked.
+            return MappingResult(True, None, {}, problems)
+
+    def _map(self, order: Any, store: Any, event: Any, now: datetime, problems: list[Problem]) -> MappingResult:
         fail = _reporter(problems)
         store = store if isinstance(store, dict) else {}
         event = event if isinstance(event, dict) else {}
         scope: dict[str, Any] = {"order": order, "store": store, "event": event, "pickup": {}, "vars": {}}
         values: dict[str, str] = {}
         for rule, root in self._scope_rules:  # type: ignore[attr-defined]
-            produced, found = rule.apply(scope, values, now)
+            produced, found = _apply_rule(rule, scope, values, now)
             scope[root] = produced
             problems += found
 
-        variables: dict[str, Any] = {}
-        scope["vars"] = variables
-        for rule in self.vars:
-            variables[rule.name] = self._run(rule, scope, f"vars.{rule.name}", fail)
+        variables = LazyVars(self.vars, *self._var_plan, scope, fail, OFF)  # type: ignore[attr-defined]
+        scope["vars"] = variables  # the vars being worked out read the ones above them through it
+        if self._eager:  # type: ignore[attr-defined]
+            scope["vars"] = variables.work_out_all()
 
         decision = decide(self.trigger, scope)
         problems += decision.problems
@@ -197,7 +228,7 @@ class Mapping:
         self._fields(self._order_rules, scope, values, fail)  # type: ignore[attr-defined]
 
         for rule in self._field_rules:  # type: ignore[attr-defined]
-            produced, found = rule.apply(scope, values, now)
+            produced, found = _apply_rule(rule, scope, values, now)
             values.update(produced)
             problems += found
         if not is_batam(values):
@@ -209,13 +240,15 @@ class Mapping:
 
     def _fields(self, rules: tuple[ValueRule, ...], scope: dict[str, Any], values: dict[str, str],
                 fail: Fail) -> None:
-        for rule in rules:  # the hot loop: about thirty rules per order
+        for index, rule in enumerate(rules):  # the hot loop: about thirty rules per order
             try:
+                if not index & 7:  # each rule's values are bounded: the clock every 8 rules will do
+                    check_time()
                 raw = rule.compute(scope)
             except ExpressionError as exc:
                 fail(rule.name, EXPRESSION_FAILED, {"error": str(exc)}, rule.origin)
                 continue
-            except Reject as exc:
+            except (Reject, OverBudget) as exc:
                 fail(rule.name, exc.code, exc.params, rule.origin)
                 continue
             if type(raw) is str and (text := raw.strip()):
@@ -257,17 +290,6 @@ class Mapping:
         return MappingResult(decision.book, None if reason is None else render(reason), ordered, problems, reason)
 
     @staticmethod
-    def _run(rule: ValueRule, scope: dict[str, Any], key: str, fail: Fail) -> Any:
-        try:
-            value = rule.compute(scope)
-            return None if value is OFF else value
-        except ExpressionError as exc:
-            fail(key, EXPRESSION_FAILED, {"error": str(exc)}, rule.origin)
-        except Reject as exc:
-            fail(key, exc.code, exc.params, rule.origin)
-        return None
-
-    @staticmethod
     def _as_field(rule: ValueRule, raw: Any, fail: Fail) -> str | None:
         if isinstance(raw, list | dict):
             fail(rule.name, GOT_LIST if isinstance(raw, list) else GOT_OBJECT, {"value": shown(raw)}, rule.origin)
@@ -282,6 +304,16 @@ class Mapping:
             else:
                 fail(rule.name, BLANK_CONSTANT, {}, rule.origin)
         return None
+
+
+def _apply_rule(rule: ConfiguredRule, scope: dict[str, Any], values: dict[str, str], now: datetime) -> Any:
+    """``rule.apply``, with a value or the order over a bound filed under the rule's key."""
+    try:
+        check_time()
+        return rule.apply(scope, values, now)
+    except OverBudget as exc:
+        key = next(iter(rule.covers), None) or (rule.outputs[0] if rule.outputs else rule.name)
+        return {}, [exc.problem(key, rule.origin)]
 
 
 def _reporter(problems: list[Problem]) -> Fail:

@@ -21,7 +21,8 @@ from integration.mapping.files.documents import Document, KeyPath, Loc, inside, 
 from integration.mapping.files.fingerprint import Fingerprint
 from integration.mapping.files.store_facts import StoreKeys, check_store_path
 from integration.mapping.files.tables import Key, Table, load_table
-from integration.mapping.language.expressions import ROOT_NAMES, Expression, compile_expression
+from integration.mapping.language.budget import MAX_TEXT
+from integration.mapping.language.expressions import ALL_VARS, ROOT_NAMES, Expression, compile_expression
 from integration.mapping.language.transforms import Step, build_step
 from integration.mapping.language.values import text_of
 from integration.mapping.rules import registry, trigger
@@ -31,6 +32,8 @@ from integration.problems import Origin
 RULE_KEYS = ("value", "const", "when", "default", "then")
 TABLE_KEYS = ("file", "keys", "value")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_MAX_WARNINGS = 5  # a chain of 26 doubling vars is one mistake: a few lines say it
+_HUGE = 2 ** 64
 log = logging.getLogger(__name__)
 
 
@@ -65,8 +68,10 @@ class _Loader:
         self.problems: list[str] = []
         self.doc = Document({})
         self.tables: dict[str, Table] = {}
-        self.known_vars: tuple[str, ...] = ()
+        self.known_vars: frozenset[str] = frozenset()
         self.roots_read: set[str] = set()  # the scope roots expressions read (pickup: only then a slot)
+        self.reads_all_vars = False  # an expression reads ``vars`` as a whole: work every var out
+        self.warnings: list[str] = []
 
     # -- reporting ------------------------------------------------------------------------------
 
@@ -113,7 +118,7 @@ class _Loader:
     def _build(self) -> Mapping | None:
         tables = self.tables = self._tables()
         var_rules: list[ValueRule] = []
-        var_names: list[str] = []
+        var_names: set[str] = set()  # the vars written above the one being read (it grows: no copies)
         for name, spec in self._section("vars").items():
             if spec is None:
                 continue
@@ -121,11 +126,12 @@ class _Loader:
                 self.problem(("vars", name), f"vars.{name}", "a variable name is letters, digits and _ "
                                                              "(it is used as vars.NAME)")
                 continue
-            rule = self._value_rule(("vars", name), f"vars.{name}", name, spec, tables, tuple(var_names))
-            var_names.append(name)
+            rule = self._value_rule(("vars", name), f"vars.{name}", name, spec, tables, var_names)
+            var_names.add(name)
             if rule is not None:
                 var_rules.append(rule)
-        known_vars = self.known_vars = tuple(var_names)
+        known_vars = self.known_vars = frozenset(var_names)
+        self._warn_doubling(var_rules)
 
         field_rules: list[ValueRule] = []
         for name, spec in self._section("fields").items():
@@ -150,13 +156,45 @@ class _Loader:
         if self.problems:
             return None
         return Mapping(path=self.path, platform=platform, vars=tuple(var_rules), fields=tuple(field_rules),
-                       trigger=the_trigger, rules=rules, tables=tables, version=self.fingerprint.version)
+                       trigger=the_trigger, rules=rules, tables=tables, version=self.fingerprint.version,
+                       eager_vars=self.reads_all_vars, warnings=tuple(self.warnings))
 
-    def _expression(self, path: KeyPath, rule: str, source: Any, var_names: tuple[str, ...],
+    def _warn_doubling(self, var_rules: list[ValueRule]) -> None:
+        """Warn about vars that read another var whole two or more times: chained, they grow without bound.
+
+        ``v1: concat(vars.v0, vars.v0)`` is twice as long as v0; 26 of them in a row make 2**26
+        characters. The budgets stop such an order at run time; this says so when checking, the
+        fastest growing vars first.
+        """
+        growth: dict[str, int] = {}
+        found: list[tuple[int, str]] = []
+        for rule in var_rules:
+            reads: dict[str, int] = {}
+            for name in rule.value.whole_var_reads if rule.value is not None else ():
+                reads[name] = reads.get(name, 0) + 1
+            # how many times its first vars' size it can be (capped: only the order of size matters)
+            factor = growth[rule.name] = min(sum(n * growth.get(v, 1) for v, n in reads.items()) or 1, _HUGE)
+            twice = [(v, n) for v, n in reads.items() if n >= 2]
+            if twice:
+                what = ", ".join(f"vars.{v} {n} times" for v, n in twice)
+                shown = f"{factor:,}" if factor < _HUGE else f"more than {_HUGE:,}"
+                file, line = self.where(("vars", rule.name))
+                found.append((factor, f"{file}:{line}: vars.{rule.name}: warning: reads {what}, so it can be {shown} "
+                                      f"times as long as the vars it starts from; a chain of such vars grows without "
+                                      f"bound (an order whose value passes {MAX_TEXT:,} characters needs attention: "
+                                      f"docs/mapping.md, \"Budgets\")"))
+        found.sort(key=lambda item: -item[0])
+        self.warnings += [text for _, text in found[:_MAX_WARNINGS]]
+        if len(found) > _MAX_WARNINGS:
+            self.warnings.append(f"{self.shown}: warning: {len(found) - _MAX_WARNINGS} more vars read another var "
+                                 "whole two or more times")
+
+    def _expression(self, path: KeyPath, rule: str, source: Any, var_names: set[str] | frozenset[str],
                     roots: tuple[str, ...] = ROOT_NAMES) -> Expression | None:
         expression, problems = compile_expression(source, roots, var_names)
         if expression is not None:
             self.roots_read |= expression.roots
+            self.reads_all_vars = self.reads_all_vars or ALL_VARS in expression.var_reads
             if self.store_keys is not None:
                 for store_path in sorted(expression.store_paths):
                     message = check_store_path(store_path, self.store_keys)
@@ -184,7 +222,7 @@ class _Loader:
         return tuple(steps) if ok else None
 
     def _value_rule(self, path: KeyPath, rule: str, name: str, spec: Any, tables: dict[str, Table],
-                    var_names: tuple[str, ...]) -> ValueRule | None:
+                    var_names: set[str] | frozenset[str]) -> ValueRule | None:
         if isinstance(spec, str):
             spec = {"value": spec}
         elif not isinstance(spec, dict):

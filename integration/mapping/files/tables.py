@@ -33,6 +33,7 @@ _MAX_ROWS = 200_000
 
 
 _NOT_ASCII_ALNUM = re.compile(r"[^A-Z0-9]+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
 
 
 def normalise_key(value: Any) -> str:
@@ -40,8 +41,10 @@ def normalise_key(value: Any) -> str:
     text = text_of(value)
     if text.isascii():  # the usual case, without the per-character walk
         return _NOT_ASCII_ALNUM.sub("", text.upper())
-    text = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in text.upper() if ch.isalnum() and not unicodedata.combining(ch))
+    # Letters and digits stay (str.isalnum, which is what \\w is less "_"); no character is both
+    # alphanumeric and a combining mark, so the accents NFKD split off go with the punctuation.
+    # One regex pass instead of a Python loop per character (a 2 MB address took seconds).
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKD", text).upper())
 
 
 NOTHING_TO_LOOK_UP = define(

@@ -18,6 +18,19 @@ from typing import Any
 from jmespath import functions as jfun
 from jmespath import visitor as jvis
 
+from integration.mapping.language.budget import (
+    MAX_ITEMS,
+    MAX_VALUE,
+    OVER,
+    TOO_MANY_ITEMS,
+    VALUE_TOO_BIG,
+    OverBudget,
+    ReadsOverBudget,
+    bounded,
+    charge,
+    weight,
+)
+
 Compiled = Callable[[Any], Any]
 
 
@@ -109,6 +122,9 @@ class _Compiler:
         return method(node)
 
     def _chain(self, node: dict[str, Any]) -> Compiled:
+        var = _var_read(node)
+        if var is not None:
+            return self._var_then(*var)
         steps = [self.build(child) for child in node["children"]]
         if len(steps) == 2:
             first, second = steps
@@ -120,6 +136,10 @@ class _Compiler:
             return value
 
         return chained
+
+    def _var_then(self, name: str, rest: list[dict[str, Any]]) -> Compiled:
+        """``vars.NAME`` and what follows it (``.a.b``, ``[0]``...)."""
+        return var_reader(name, [self.build(child) for child in rest])
 
     _subexpression = _chain
     _index_expression = _chain
@@ -209,15 +229,19 @@ class _Compiler:
 
     def _projection(self, node: dict[str, Any]) -> Compiled:
         base, each = (self.build(child) for child in node["children"])
+        makes = _makes_values(node["children"][1])
 
         def projected(value: Any) -> Any:
             items = base(value)
             if not isinstance(items, list):
                 return None
             out = []
+            made = _Meter() if makes else None
             for item in items:
                 got = each(item)
                 if got is not None:
+                    if made is not None:
+                        made.add(got)
                     out.append(got)
             return out
 
@@ -225,15 +249,19 @@ class _Compiler:
 
     def _value_projection(self, node: dict[str, Any]) -> Compiled:
         base, each = (self.build(child) for child in node["children"])
+        makes = _makes_values(node["children"][1])
 
         def projected(value: Any) -> Any:
             items = base(value)
             if not isinstance(items, dict):
                 return None
             out = []
+            made = _Meter() if makes else None
             for item in items.values():
                 got = each(item)
                 if got is not None:
+                    if made is not None:
+                        made.add(got)
                     out.append(got)
             return out
 
@@ -242,16 +270,20 @@ class _Compiler:
     def _filter_projection(self, node: dict[str, Any]) -> Compiled:
         base, each, condition = (self.build(child) for child in node["children"])
         is_true = self.interpreter._is_true
+        makes = _makes_values(node["children"][1])
 
         def filtered(value: Any) -> Any:
             items = base(value)
             if not isinstance(items, list):
                 return None
             out = []
+            made = _Meter() if makes else None
             for item in items:
                 if is_true(condition(item)):
                     got = each(item)
                     if got is not None:
+                        if made is not None:
+                            made.add(got)
                         out.append(got)
             return out
 
@@ -274,13 +306,16 @@ class _Compiler:
 
         return flattened
 
+    # A multi-select wraps values it did not make: [vars.a, vars.a] read twice by the next var is a
+    # doubling that costs little memory but 2**n items to walk or print. ``bounded`` stops it.
+
     def _multi_select_dict(self, node: dict[str, Any]) -> Compiled:
         pairs = [(child["value"], self.build(child["children"][0])) for child in node["children"]]
-        return lambda value: None if value is None else {key: get(value) for key, get in pairs}
+        return lambda value: None if value is None else bounded({key: get(value) for key, get in pairs})
 
     def _multi_select_list(self, node: dict[str, Any]) -> Compiled:
         items = [self.build(child) for child in node["children"]]
-        return lambda value: None if value is None else [get(value) for get in items]
+        return lambda value: None if value is None else bounded([get(value) for get in items])
 
     def _expref(self, node: dict[str, Any]) -> Compiled:
         body = node["children"][0]
@@ -296,8 +331,92 @@ class _Compiler:
             # Untyped (our own, null-tolerant) functions: the argument count was checked at load,
             # so skip jmespath's per-call validation.
             function, owner = spec["function"], self.functions
-            return lambda value: function(owner, *[arg(value) for arg in args])
+
+            def untyped(value: Any) -> Any:
+                got = function(owner, *[arg(value) for arg in args])
+                # the usual result, a short text or a flag, needs no further look
+                return got if type(got) is str and len(got) < _SHORT or type(got) is bool else bounded(got)
+
+            return untyped
         if len(args) == 1:
             (only,) = args
-            return lambda value: call(name, [only(value)])
-        return lambda value: call(name, [arg(value) for arg in args])
+            return lambda value: bounded(call(name, [only(value)]))
+        return lambda value: bounded(call(name, [arg(value) for arg in args]))
+
+
+def _var_read(node: dict[str, Any]) -> tuple[str, list[dict[str, Any]]] | None:
+    """(NAME, the nodes after it) when ``node`` is ``vars.NAME...`` or ``vars.NAME[...]...``; else None."""
+    children = node["children"]
+    if node["type"] != "subexpression" or len(children) < 2:
+        return None
+    first, second = children[0], children[1]
+    if first["type"] != "field" or first["value"] != "vars":
+        return None
+    if second["type"] == "field":
+        return second["value"], children[2:]
+    if second["type"] == "index_expression" and second["children"] and second["children"][0]["type"] == "field":
+        return second["children"][0]["value"], second["children"][1:] + children[2:]
+    return None
+
+
+def var_reader(name: str, steps: list[Compiled] = (), keys: tuple[str, ...] = ()) -> Compiled:  # type: ignore[assignment]
+    """``scope.vars.NAME`` then ``steps`` (compiled nodes) or ``keys`` (plain fields), as JMESPath reads it.
+
+    A subscript, not ``.get``: an order's vars (variables.LazyVars) work a var out in
+    ``__missing__`` the first time it is read and answer like a plain dict after that. Written
+    out here rather than calling helpers: about thirty reads per order.
+    """
+    def read(scope: Any) -> Any:
+        variables = scope.get("vars") if isinstance(scope, dict) else None
+        if not isinstance(variables, dict):
+            return None
+        try:
+            value = variables[name]
+        except KeyError:
+            return None
+        if value is OVER:
+            raise ReadsOverBudget(name)
+        for step in steps:
+            value = step(value)
+        for key in keys:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(key)
+        return value
+
+    return read
+
+
+_SHORT = 1024  # below every bound of budget.py, and not charged to the order there either
+_MAKERS = frozenset({"function_expression", "multi_select_list", "multi_select_dict"})
+
+
+class _Meter:
+    """The size of what a projection makes, item by item (only where its items are made, not read)."""
+
+    __slots__ = ("total", "items")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.items = 0
+
+    def add(self, item: Any) -> None:
+        """Count one item; raise OverBudget once the list made so far is past one value's bounds."""
+        self.items += 1
+        if self.items > MAX_ITEMS:
+            raise OverBudget(TOO_MANY_ITEMS, size=self.items, bound=MAX_ITEMS)
+        size = weight(item, MAX_VALUE - self.total) + 1
+        self.total += size
+        if self.total > MAX_VALUE:
+            raise OverBudget(VALUE_TOO_BIG, bound=MAX_VALUE)
+        charge(size)
+
+
+def _makes_values(node: dict[str, Any]) -> bool:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.get("type") in _MAKERS:
+            return True
+        stack.extend(child for child in current.get("children", ()) if isinstance(child, dict))
+    return False

@@ -25,12 +25,21 @@ from jmespath import exceptions as jexc
 from jmespath import functions as jfun
 from jmespath import visitor as jvis
 
-from integration.mapping.language.compiled import CompareError, compile_tree
+from integration.mapping.language.budget import (
+    MAX_TEXT,
+    MAX_VALUE,
+    VALUE_TOO_BIG,
+    OverBudget,
+    check_text_size,
+    weight,
+)
+from integration.mapping.language.compiled import CompareError, compile_tree, var_reader
 from integration.mapping.language.values import decimal_text, is_blank, text_of
 from integration.problems import define
 
 log = logging.getLogger(__name__)
 ROOT_NAMES = ("order", "store", "event", "pickup", "vars")
+ALL_VARS = "*"  # in Expression.var_reads: ``vars`` read as a whole
 _BARE_LITERALS = {"null": None, "true": True, "false": False}
 
 # Filed when an expression fails on one order ({error} is JMESPath's own explanation).
@@ -83,16 +92,46 @@ class MappingFunctions(jfun.Functions):
     def _func_trim(self, value: Any) -> Any:
         return None if value is None else " ".join(_as_text(value).split())
 
+    # The functions that can make a text longer than their inputs (join, concat, replace, map)
+    # check the size of what they would make before making it (see budget.py).
+
     @jfun.signature({"types": [], "variadic": True})
     def _func_concat(self, *values: Any) -> str:
-        return "".join(_as_text(v) for v in values if not isinstance(v, list | dict))
+        texts = [_as_text(v) for v in values if not isinstance(v, list | dict)]
+        if len(texts) > 1:
+            check_text_size(sum(map(len, texts)))
+        return "".join(texts)
 
     @jfun.signature({"types": []}, {"types": []})
     def _func_join_nonblank(self, separator: Any, values: Any) -> str:
         if not isinstance(values, list):
             values = [values]
-        parts = [" ".join(_as_text(v).split()) for v in values if not isinstance(v, list | dict)]
-        return _as_text(separator).join(p for p in parts if p)
+        parts = [text for v in values if not isinstance(v, list | dict) and (text := " ".join(_as_text(v).split()))]
+        return _joined(_as_text(separator), parts)
+
+    @jfun.signature({"types": ["string"]}, {"types": ["array-string"]})
+    def _func_join(self, separator: str, array: list[str]) -> str:
+        return _joined(separator, array)
+
+    @jfun.signature({"types": ["expref"]}, {"types": ["array"]})
+    def _func_map(self, expref: Any, array: list[Any]) -> list[Any]:
+        out: list[Any] = []
+        total = 0
+        for element in array:
+            got = expref.visit(expref.expression, element)
+            total += weight(got, MAX_VALUE - total) + 1
+            if total > MAX_VALUE:
+                raise OverBudget(VALUE_TOO_BIG, bound=MAX_VALUE)
+            out.append(got)
+        return out
+
+    @jfun.signature({"types": []})
+    def _func_to_string(self, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if weight(value, MAX_TEXT) > MAX_TEXT:  # its JSON text is at least that long
+            raise OverBudget(VALUE_TOO_BIG, bound=MAX_TEXT)
+        return super()._func_to_string(value)
 
     @jfun.signature({"types": []}, {"types": []})
     def _func_split(self, value: Any, separator: Any) -> list[str]:
@@ -106,8 +145,13 @@ class MappingFunctions(jfun.Functions):
     def _func_replace(self, value: Any, old: Any, new: Any) -> Any:
         if value is None or isinstance(value, list | dict):
             return value
-        old_text = _as_text(old)
-        return _as_text(value).replace(old_text, _as_text(new)) if old_text else _as_text(value)
+        old_text, text = _as_text(old), _as_text(value)
+        if not old_text:
+            return text
+        new_text = _as_text(new)
+        if len(new_text) > len(old_text):
+            check_text_size(len(text) + text.count(old_text) * (len(new_text) - len(old_text)))
+        return text.replace(old_text, new_text)
 
     @jfun.signature({"types": []}, {"types": []})
     def _func_contains_i(self, subject: Any, search: Any) -> bool:
@@ -210,6 +254,12 @@ class MappingFunctions(jfun.Functions):
         return address_country(address).inside
 
 
+def _joined(separator: str, parts: list[str]) -> str:
+    if parts:
+        check_text_size(sum(map(len, parts)) + len(separator) * (len(parts) - 1))
+    return separator.join(parts)
+
+
 def _shipping(title: Any, default: Any = None, ctc_as: Any = None) -> Any:
     from integration.couriers import read_shipping_line
 
@@ -253,11 +303,17 @@ class Expression:
     plain: bool = False  # a path or a fallback chain of paths: cannot fail, needs no guard
     roots: frozenset[str] = field(repr=False, default=frozenset())  # order, store, pickup... it reads
     store_paths: frozenset[tuple[str, ...]] = field(repr=False, default=frozenset())  # store.a.b it reads
+    # The vars it reads by name (vars.x, vars.x.y, vars.x[0]), once per mention; ALL_VARS when it
+    # reads ``vars`` as a whole (vars.*, keys(vars)). The engine works vars out only when read.
+    var_reads: tuple[str, ...] = field(repr=False, default=())
+    whole_var_reads: tuple[str, ...] = field(repr=False, default=())  # vars.x itself, once per mention
+
+    def __post_init__(self) -> None:
+        if self.plain:  # a path cannot fail: evaluate is the getter itself (no frame in between)
+            object.__setattr__(self, "evaluate", self.run)
 
     def evaluate(self, scope: dict[str, Any]) -> Any:
         """The value of the expression over ``scope`` (order, store, event, pickup, vars...)."""
-        if self.plain:
-            return self.run(scope)
         try:
             return self.run(scope)
         except jexc.JMESPathError as exc:
@@ -288,7 +344,11 @@ def _explain(exc: jexc.JMESPathError) -> str:
 
 def compile_expression(source: Any, roots: Iterable[str] = ROOT_NAMES,
                        var_names: Iterable[str] | None = None) -> tuple[Expression | None, list[str]]:
-    """Parse and check ``source``; return the expression or None plus the problems found."""
+    """Parse and check ``source``; return the expression or None plus the problems found.
+
+    ``var_names`` are the vars it may read; a set is used as it is (no copy per expression, which
+    made loading 20,000 vars quadratic).
+    """
     if not isinstance(source, str) or not source.strip():
         return None, [f"an expression must be a non-empty text, got {text_of(source)[:40]!r}"]
     try:
@@ -299,14 +359,18 @@ def compile_expression(source: Any, roots: Iterable[str] = ROOT_NAMES,
     problems: list[str] = []
     used: set[str] = set()
     paths: set[tuple[str, ...]] = set()
-    _check(ast, True, tuple(roots), None if var_names is None else set(var_names), problems, used, paths)
+    reads: list[tuple[str, bool]] = []
+    known = None if var_names is None else var_names if isinstance(var_names, set | frozenset) else set(var_names)
+    _check(ast, True, tuple(roots), known, problems, used, paths, reads)
     if problems:
         return None, [f"{p} in {source!r}" for p in dict.fromkeys(problems)]
+    var_reads = tuple(name for name, _ in reads)
+    whole = tuple(name for name, is_whole in reads if is_whole)
     fast = _fast_path(ast)
     if fast is not None:
-        return Expression(source, ast, fast, True, frozenset(used), frozenset(paths)), []
+        return Expression(source, ast, fast, True, frozenset(used), frozenset(paths), var_reads, whole), []
     return Expression(source, ast, compile_tree(ast, FUNCTIONS, _INTERPRETER), False, frozenset(used),
-                      frozenset(paths)), []
+                      frozenset(paths), var_reads, whole), []
 
 
 CARET_INDENT = "    "
@@ -363,8 +427,8 @@ def _syntax_message(exc: jexc.JMESPathError) -> str:
     return f"{what}{near}{hint}; the caret shows where"
 
 
-def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_names: set[str] | None,
-           problems: list[str], used: set[str], paths: set[tuple[str, ...]]) -> None:
+def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_names: set[str] | frozenset[str] | None,
+           problems: list[str], used: set[str], paths: set[tuple[str, ...]], reads: list[tuple[str, bool]]) -> None:
     kind = node["type"]
     children = [c for c in node.get("children", []) if isinstance(c, dict)]  # a slice holds plain ints
     if kind == "field" and at_root and node["value"] in _BARE_LITERALS:
@@ -377,6 +441,8 @@ def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_name
     if kind == "field":
         if at_root:
             used.add(node["value"])
+            if node["value"] == "vars":
+                reads.append((ALL_VARS, True))
         if at_root and node["value"] not in roots:
             close = difflib.get_close_matches(node["value"], roots, n=1, cutoff=0.6)
             hint = f", did you mean {close[0]!r}?" if close else ""
@@ -387,22 +453,24 @@ def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_name
         first, rest = children[0], children[1:]
         if at_root and first["type"] == "field" and first["value"] == "store":
             paths.add(_store_path(rest))
-        _check(first, at_root, roots, var_names, problems, used, paths)
+        named = _var_named(first, rest) if at_root else None
+        if named is not None:
+            reads.append((named, len(rest) == 1 and rest[0]["type"] == "field"))
+        _check(first, at_root, roots, var_names, problems, used, paths, reads if named is None else [])
         if (at_root and var_names is not None and first["type"] == "field" and first["value"] == "vars"
                 and rest and rest[0]["type"] == "field" and rest[0]["value"] not in var_names):
-            known = ", ".join(sorted(var_names)) or "none defined"
-            problems.append(f"unknown variable 'vars.{rest[0]['value']}' (known: {known})")
+            problems.append(f"unknown variable 'vars.{rest[0]['value']}' (known: {_known(var_names)})")
         for child in rest:
-            _check(child, False, roots, var_names, problems, used, paths)
+            _check(child, False, roots, var_names, problems, used, paths, reads)
         return
     if kind in ("index_expression", "projection", "value_projection", "filter_projection", "pipe"):
-        _check(children[0], at_root, roots, var_names, problems, used, paths)
+        _check(children[0], at_root, roots, var_names, problems, used, paths, reads)
         for child in children[1:]:
-            _check(child, False, roots, var_names, problems, used, paths)
+            _check(child, False, roots, var_names, problems, used, paths, reads)
         return
     if kind == "expref":
         for child in children:
-            _check(child, False, roots, var_names, problems, used, paths)
+            _check(child, False, roots, var_names, problems, used, paths, reads)
         return
     if kind == "function_expression":
         name = node["value"]
@@ -419,7 +487,25 @@ def _check(node: dict[str, Any], at_root: bool, roots: tuple[str, ...], var_name
                 problems.append(f"{name}() takes {want} argument(s), got {len(children)}")
     # flatten, comparators, and/or/not, multiselects, key_val_pair, function arguments: same context
     for child in children:
-        _check(child, at_root, roots, var_names, problems, used, paths)
+        _check(child, at_root, roots, var_names, problems, used, paths, reads)
+
+
+def _var_named(first: dict[str, Any], rest: list[dict[str, Any]]) -> str | None:
+    """The var that ``vars.x...`` names (first is the root field, rest what follows), or None."""
+    if first["type"] != "field" or first["value"] != "vars" or not rest:
+        return None
+    head = rest[0]
+    if head["type"] == "index_expression" and head["children"]:
+        head = head["children"][0]
+    return head["value"] if head["type"] == "field" else None
+
+
+def _known(var_names: set[str] | frozenset[str]) -> str:
+    """The known vars for a message: all of a usual mapping's, a count beyond that."""
+    if not var_names:
+        return "none defined"
+    names = sorted(var_names)
+    return ", ".join(names) if len(names) <= 40 else f"{', '.join(names[:40])} and {len(names) - 40} more"
 
 
 def _store_path(rest: list[dict[str, Any]]) -> tuple[str, ...]:
@@ -484,6 +570,9 @@ def _path_of(node: dict[str, Any]) -> tuple[str, ...] | None:
 
 
 def _path_getter(chain: tuple[str, ...]) -> Callable[[Any], Any]:
+    if len(chain) >= 2 and chain[0] == "vars":  # a var, worked out on first read
+        return var_reader(chain[1], keys=chain[2:])
+
     def get(scope: Any) -> Any:
         value = scope
         for key in chain:

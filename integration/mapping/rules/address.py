@@ -19,6 +19,7 @@ from typing import Any
 from integration.jne.fields import BY_NAME, FIELD_NAMES
 from integration.mapping.files.documents import suggest
 from integration.mapping.files.tables import normalise_key
+from integration.mapping.language.budget import check_time
 from integration.mapping.language.expressions import EXPRESSION_FAILED_IN, Expression, ExpressionError
 from integration.mapping.language.transforms import Reject, Step, run_pipeline
 from integration.mapping.language.values import Refusal, is_blank, shown, text_of
@@ -47,12 +48,28 @@ def _size(text: str) -> int:
     return len(text.encode("utf-8"))
 
 
-def _cut(text: str, limit: int) -> tuple[str, str]:
-    """Split ``text`` after at most ``limit`` bytes, on a character boundary."""
-    head = text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
-    if not head:  # a single character wider than the limit cannot be split further
-        head = text[0]
-    return head, text[len(head):]
+def _hard_split(word: str, max_bytes: int) -> tuple[list[str], str]:
+    """``word`` cut into lines of at most ``max_bytes`` bytes on character boundaries, and the rest.
+
+    Encoded once and cut in bytes: cutting the text and encoding the remainder again for every line
+    made a 2 MB address take minutes (quadratic).
+    """
+    data = word.encode("utf-8")
+    lines: list[str] = []
+    start = 0
+    while len(data) - start > max_bytes:
+        end = start + max_bytes
+        while end > start and data[end] & 0xC0 == 0x80:  # a continuation byte: back to the character's start
+            end -= 1
+        if end == start:  # a single character wider than the limit cannot be split further
+            end = start + 1
+            while end < len(data) and data[end] & 0xC0 == 0x80:
+                end += 1
+        lines.append(data[start:end].decode("utf-8"))
+        start = end
+        if len(lines) % 1024 == 0:
+            check_time()
+    return lines, data[start:].decode("utf-8")
 
 
 def distinct_parts(parts: list[str]) -> list[str]:
@@ -114,15 +131,14 @@ def _merge_smallest(parts: list[str], lines: int, max_bytes: int) -> list[str]:
 def _pack_words(words: list[str], max_bytes: int) -> list[str]:
     out: list[str] = []
     line = ""
-    for word in words:
+    for index, word in enumerate(words):
+        if index % 1024 == 1023:
+            check_time()
         if _size(word) > max_bytes:  # one huge "word" (a pasted URL, no spaces): split it hard
             if line:
                 out.append(line)
-            rest = word
-            while _size(rest) > max_bytes:
-                head, rest = _cut(rest, max_bytes)
-                out.append(head)
-            line = rest
+            pieces, line = _hard_split(word, max_bytes)
+            out += pieces
         elif not line:
             line = word
         elif _size(line) + 1 + _size(word) <= max_bytes:

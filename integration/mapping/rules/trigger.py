@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from integration.mapping.files.documents import suggest
+from integration.mapping.language.budget import OverBudget
 from integration.mapping.language.expressions import Expression, ExpressionError, is_false
 from integration.mapping.language.values import text_of
 from integration.mapping.rules.base import LoadContext
@@ -80,6 +81,9 @@ def decide(trigger: Trigger, scope: dict[str, Any]) -> Decision:
             problems.append(Problem(KEY, SKIP_WHEN_FAILED, {"condition": repr(condition.name), "error": str(exc)},
                                     condition.origin))
             continue
+        except OverBudget as exc:
+            problems.append(exc.problem(KEY, condition.origin))
+            continue
         if not is_false(value):
             return Decision(False, Problem(KEY, SKIPPED, {"condition": _reason(condition.name, value)}),
                             tuple(problems))
@@ -89,6 +93,9 @@ def decide(trigger: Trigger, scope: dict[str, Any]) -> Decision:
         book = not is_false(trigger.book_when.expression.evaluate(scope))
     except ExpressionError as exc:
         problems.append(Problem(KEY, BOOK_WHEN_FAILED, {"error": str(exc)}, trigger.book_when.origin))
+        return Decision(True, None, tuple(problems))
+    except OverBudget as exc:
+        problems.append(exc.problem(KEY, trigger.book_when.origin))
         return Decision(True, None, tuple(problems))
     if book or problems:
         return Decision(True, None, tuple(problems))
@@ -119,7 +126,7 @@ def _status(trigger: Trigger, scope: dict[str, Any]) -> str:
         return "-"
     try:
         status = trigger.status.evaluate(scope)
-    except ExpressionError:
+    except (ExpressionError, OverBudget):
         return "?"
     if isinstance(status, list | dict):
         return "?"
