@@ -381,7 +381,14 @@ def test_a_new_user_runs_the_demo_logs_in_prints_a_label_and_fixes_an_order_with
         p.get_by_role("link", name="Label").click()
     label = page_texts(Path(download.value.path()).read_bytes())[0]
     assert cnote in label and "DEMO1042" in label
-    expect(p.locator("section.writeback")).to_contain_text("The shop shows cnote", timeout=30_000)
+    # The page is drawn on the server and never changes by itself: look again until the write-back
+    # loop (which looks for new bookings every few seconds) has written the cnote to the shop.
+    for _ in range(300):
+        if "The shop shows cnote" in p.locator("section.writeback").inner_text():
+            break
+        time.sleep(0.1)
+        p.reload()
+    expect(p.locator("section.writeback")).to_contain_text("The shop shows cnote")
 
     # The order that needs attention says why and where; the owner adds the SKU to the table.
     p.goto(f"{url}/admin/?status=needs_attention")
