@@ -11,6 +11,7 @@ so; customers' data requests link to what is held for the customer.
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -158,7 +159,11 @@ def test_an_order_page_names_the_mapping_version_and_says_when_the_files_changed
     assert tried
     page = http.get(system.order_url("attention"), timeout=10).text
     assert f"{tried} <span class=\"muted\">(in use now)</span>" in page
-    (system.own_mappings / "toko.yaml").write_text(CHILD % "SECOND", encoding="utf-8")
+    # Saved whole, as an editor saves (a new file renamed over the old): the service looks once a
+    # second and could otherwise load a half-written file, a valid mapping without the new field.
+    edited = system.own_mappings / "toko.yaml.new"
+    edited.write_text(CHILD % "SECOND", encoding="utf-8")
+    os.replace(edited, system.own_mappings / "toko.yaml")
     page = wait_until(lambda: page_with(http, system.order_url("attention"),
                                         "were edited since this order was last tried"))
     now = system.app.extensions["dashboard"].config.stores["toko-contoh"].mapping.version
